@@ -1,0 +1,1 @@
+"""Provider adapters: each provider's real wire protocol behind one interface (`base.ProviderAdapter`)."""

@@ -1,0 +1,91 @@
+"""Serving: the gRPC server with health and reflection, start-up logging, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Mapping
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+from llmrouter.v1 import router_pb2, router_pb2_grpc
+
+from router_service.config import RouterConfig
+from router_service.server.composition import RouterApp, build_app
+
+log = logging.getLogger("llm_router")
+
+SERVICE_NAME: str = router_pb2.DESCRIPTOR.services_by_name["RouterService"].full_name
+
+
+class RunningServer:
+    """A started server; `port` is the bound port (useful with port 0 in tests)."""
+
+    def __init__(self, app: RouterApp, server: grpc.aio.Server, health: HealthServicer, port: int) -> None:
+        self.app = app
+        self.server = server
+        self.health = health
+        self.port = port
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Health turns NOT_SERVING, new calls are refused, in-flight calls get `grace` seconds."""
+        grace = self.app.config.server.grace_period_s if grace is None else grace
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        await self.app.aclose()
+
+
+async def start_server(config: RouterConfig, environ: Mapping[str, str] | None = None) -> RunningServer:
+    app = build_app(config, environ)
+    transport_limit = config.limits.max_request_bytes * 2 + 65536
+    options = [
+        ("grpc.max_receive_message_length", transport_limit),
+        ("grpc.so_reuseport", 1 if config.server.reuse_port else 0),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+    server = grpc.aio.server(options=options)
+    router_pb2_grpc.add_RouterServiceServicer_to_server(app.servicer, server)
+    health = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+    if config.server.reflection:
+        reflection.enable_server_reflection([*services, reflection.SERVICE_NAME], server)
+    port = server.add_insecure_port(config.server.listen)
+    if port == 0:
+        raise OSError(f"cannot listen on {config.server.listen}")
+    await server.start()
+    for name in ("", SERVICE_NAME):
+        await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(app, server, health, port)
+
+
+def log_startup(running: RunningServer, listen: str) -> None:
+    app = running.app
+    host = listen.rpartition(":")[0]
+    log.info("llm-router listening on %s:%d (health and %s)", host, running.port,
+             "reflection on" if app.config.server.reflection else "reflection off")
+    for name, reason in sorted(app.registry.reasons.items()):
+        log.info("provider %-10s %s", name, reason)
+    if app.registry.demo_only:
+        log.warning("only the keyless demo provider is enabled: answers are deterministic demo text. "
+                    "Set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY, XAI_API_KEY or "
+                    "OLLAMA_BASE_URL to route to real models.")
+    log.info("catalog: %d models; default strategy %s", len(app.catalog), app.config.routing.default_strategy)
+
+
+async def serve(config: RouterConfig) -> None:
+    running = await start_server(config)
+    log_startup(running, config.server.listen)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("shutting down: health NOT_SERVING, refusing new calls, %.1fs grace for in-flight calls",
+             config.server.grace_period_s)
+    await running.stop()
+    log.info("stopped")

@@ -1,0 +1,132 @@
+"""One request's path through the components: analyse, plan, execute, account.
+
+gRPC-free so the same steps serve Route, Complete and StreamComplete, the CLI and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncGenerator, Callable
+from dataclasses import dataclass
+
+from router_service.analyzer import Analysis, Analyzer
+from router_service.catalog import Catalog
+from router_service.domain import ChatMessage, GenerationParams, ModelRef
+from router_service.executor import Call, ExecutionTrace, Executor, StreamStarted, Target
+from router_service.ledger import InMemoryLedger, LedgerEntry, RequestStatus
+from router_service.ledger.memory import FeedbackResult
+from router_service.providers.base import Completion, TextChunk
+from router_service.strategy import Planner, RoutePlan, RoutingPreferences
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A request that has been analysed and planned."""
+
+    request_id: str
+    tenant: str
+    params: GenerationParams
+    prefs: RoutingPreferences
+    analysis: Analysis
+    agent: str
+    plan: RoutePlan
+    # time.monotonic() when the request arrived.
+    started: float
+
+
+class RequestPipeline:
+    def __init__(
+        self, analyzer: Analyzer, planner: Planner, executor: Executor, ledger: InMemoryLedger,
+        catalog: Catalog, unavailable_reason: Callable[[ModelRef], str], baseline: ModelRef | None,
+        clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
+        remembered_analyses: int = 50_000,
+    ) -> None:
+        self.analyzer = analyzer
+        self.planner = planner
+        self.executor = executor
+        self.ledger = ledger
+        self.catalog = catalog
+        self.unavailable_reason = unavailable_reason
+        self.baseline = baseline
+        self._clock = clock
+        self._wall_clock = wall_clock
+        # Request ids being executed now: a concurrent duplicate must not spend twice.
+        self.in_flight: set[str] = set()
+        # Analyses of recent requests, so feedback can update the right domain's statistics (bounded).
+        self._analyses: OrderedDict[str, Analysis] = OrderedDict()
+        self._analyses_limit = remembered_analyses
+
+    def route(self, request_id: str, tenant: str, messages: tuple[ChatMessage, ...],
+              params: GenerationParams, prefs: RoutingPreferences) -> Routed:
+        started = self._clock()
+        analysis = self.analyzer.analyze(messages)
+        agent = "GENERAL"
+        plan = self.planner.plan(analysis, messages, params, prefs, self.available, routing_key=tenant)
+        return Routed(request_id, tenant, params, prefs, analysis, agent, plan, started)
+
+    def available(self, ref: ModelRef) -> bool:
+        return not self.unavailable_reason(ref)
+
+    def planner_baseline(self) -> ModelRef | None:
+        return self.baseline
+
+    def feedback(self, request_id: str, rating: int) -> FeedbackResult | None:
+        result = self.ledger.record_feedback(request_id, rating)
+        if result is not None:
+            entry = self.catalog.get(result.model)
+            analysis = self._analyses.get(request_id)
+            if entry is not None and analysis is not None:
+                self.planner.record_feedback(result.model, analysis, rating)
+        return result
+
+    def targets(self, routed: Routed) -> list[Target]:
+        return self.executor.targets(routed.plan.candidates)
+
+    def call(self, routed: Routed, deadline: float) -> Call:
+        return Call(routed.plan.messages, routed.params, routed.request_id, deadline)
+
+    async def complete(self, routed: Routed, deadline: float, trace: ExecutionTrace) -> Completion:
+        return await self.executor.complete(self.targets(routed), self.call(routed, deadline), trace)
+
+    def stream(self, routed: Routed, deadline: float,
+               trace: ExecutionTrace) -> AsyncGenerator[StreamStarted | TextChunk, None]:
+        return self.executor.stream(self.targets(routed), self.call(routed, deadline), trace)
+
+    def account(self, routed: Routed, trace: ExecutionTrace, status: RequestStatus, rpc: str) -> LedgerEntry:
+        """Write the request's one ledger entry and feed the planner's statistics."""
+        latency = self._clock() - routed.started
+        model = trace.last_model or routed.plan.selected.ref
+        baseline = routed.plan.baseline
+        baseline_cost = baseline.cost_nano_usd(trace.usage) if baseline is not None else 0
+        entry = LedgerEntry(
+            request_id=routed.request_id, tenant=routed.tenant, timestamp=self._wall_clock(), model=model,
+            usage=trace.usage, cost_nano_usd=trace.cost_nano_usd, baseline_cost_nano_usd=baseline_cost,
+            latency_s=latency, status=status, attempts=tuple(trace.attempts), rpc=rpc, agent=routed.agent,
+            domain=routed.analysis.domain, complexity=routed.analysis.complexity,
+            strategy=routed.plan.strategy, experiment_arm=routed.plan.experiment_arm,
+        )
+        if not self.ledger.record(entry):
+            log.error("ledger already had request %s; the duplicate was not recorded", routed.request_id)
+        self._analyses[routed.request_id] = routed.analysis
+        if len(self._analyses) > self._analyses_limit:
+            self._analyses.popitem(last=False)
+        for attempt in trace.attempts:
+            if attempt.error_kind.name in ("CANCELLED", "SKIPPED"):
+                continue
+            self.planner.record_outcome(
+                attempt.model, routed.analysis, attempt.error_kind.name == "NONE", attempt.latency_s
+            )
+        return entry
+
+    @staticmethod
+    def status_for(error: BaseException | None) -> RequestStatus:
+        if error is None:
+            return RequestStatus.OK
+        if isinstance(error, asyncio.CancelledError | GeneratorExit):
+            return RequestStatus.CANCELLED
+        return RequestStatus.FAILED

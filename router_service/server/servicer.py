@@ -1,0 +1,278 @@
+"""The gRPC servicer: validates, translates and delegates to the pipeline. No routing logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+
+import grpc
+from grpc_status import rpc_status
+from llmrouter.v1 import router_pb2 as pb
+from llmrouter.v1 import router_pb2_grpc as pb_grpc
+
+from router_service.config import RouterConfig
+from router_service.executor import ExecutionError, ExecutionTrace, StreamStarted
+from router_service.ledger import Dimension, ReportQuery, ReportRow
+from router_service.server import translate as tr
+from router_service.server.errors import RpcError, from_execution, from_planning, internal, invalid_argument
+from router_service.server.pipeline import RequestPipeline, Routed
+from router_service.strategy import PlanningError
+
+log = logging.getLogger(__name__)
+
+Context = grpc.aio.ServicerContext[Any, Any]
+_TENANT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_GROUP_BY = {
+    pb.GROUP_BY_PROVIDER: Dimension.PROVIDER, pb.GROUP_BY_MODEL: Dimension.MODEL,
+    pb.GROUP_BY_TENANT: Dimension.TENANT, pb.GROUP_BY_AGENT: Dimension.AGENT,
+    pb.GROUP_BY_DOMAIN: Dimension.DOMAIN, pb.GROUP_BY_COMPLEXITY: Dimension.COMPLEXITY,
+    pb.GROUP_BY_STRATEGY: Dimension.STRATEGY, pb.GROUP_BY_EXPERIMENT_ARM: Dimension.EXPERIMENT_ARM,
+    pb.GROUP_BY_HOUR: Dimension.HOUR, pb.GROUP_BY_DAY: Dimension.DAY,
+}
+
+
+def _metadata(context: Context, key: str) -> str:
+    for k, v in context.invocation_metadata() or ():
+        if k == key:
+            return v if isinstance(v, str) else v.decode("utf-8", "replace")
+    return ""
+
+
+class RouterServicer(pb_grpc.RouterServiceServicer):
+    def __init__(self, pipeline: RequestPipeline, config: RouterConfig) -> None:
+        self._pipeline = pipeline
+        self._config = config
+        self._default_timeout = config.limits.default_timeout_s
+
+    # -- helpers ---------------------------------------------------------------------------------------
+
+    def _tenant(self, context: Context) -> str:
+        tenant = _metadata(context, "x-tenant-id") or "default"
+        if not _TENANT.match(tenant):
+            raise invalid_argument("metadata x-tenant-id", "must be 1-64 characters of [A-Za-z0-9._-]")
+        return tenant
+
+    def _deadline(self, context: Context) -> float:
+        remaining = context.time_remaining()
+        budget = self._default_timeout if remaining is None else min(remaining, self._default_timeout)
+        return time.monotonic() + budget
+
+    def _route(self, request: pb.RouteRequest | pb.CompleteRequest, context: Context) -> Routed:
+        request_id = tr.request_id_of(request.request_id)
+        tenant = self._tenant(context)
+        messages = tr.messages_of(request.messages, self._config.limits)
+        params = tr.params_of(request.params)
+        prefs = tr.preferences_of(request.preferences)
+        try:
+            return self._pipeline.route(request_id, tenant, messages, params, prefs)
+        except PlanningError as exc:
+            raise from_planning(exc) from exc
+
+    def _claim(self, request_id: str) -> None:
+        """Refuse a request id that is running or already accounted for: it must not spend twice."""
+        if request_id in self._pipeline.in_flight:
+            raise RpcError(grpc.StatusCode.ABORTED, f"request {request_id} is already running")
+        if self._pipeline.ledger.has(request_id):
+            raise RpcError(grpc.StatusCode.ALREADY_EXISTS, f"request {request_id} was already completed")
+        self._pipeline.in_flight.add(request_id)
+
+    async def _abort(self, context: Context, error: RpcError) -> None:
+        status = rpc_status.to_status(error.to_status())
+        await context.abort(status.code, status.details, status.trailing_metadata)
+
+    async def _fail(self, context: Context, exc: Exception, request_id: str) -> None:
+        if isinstance(exc, RpcError):
+            await self._abort(context, exc)
+        log.exception("unexpected error in request %s", request_id)
+        await self._abort(context, internal(request_id))
+
+    # -- RPCs ------------------------------------------------------------------------------------------
+
+    async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:
+        try:
+            routed = self._route(request, context)
+            decision = tr.decision_pb(routed.plan, routed.analysis, routed.agent)
+            return pb.RouteResponse(request_id=routed.request_id, decision=decision)
+        except Exception as exc:
+            await self._fail(context, exc, request.request_id)
+            raise
+
+    async def Complete(self, request: pb.CompleteRequest, context: Context) -> pb.CompleteResponse:
+        try:
+            routed = self._route(request, context)
+            self._claim(routed.request_id)
+        except Exception as exc:
+            await self._fail(context, exc, request.request_id)
+            raise
+        trace = ExecutionTrace()
+        error: BaseException | None = None
+        try:
+            completion = await self._pipeline.complete(routed, self._deadline(context), trace)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._pipeline.in_flight.discard(routed.request_id)
+            status = self._pipeline.status_for(error)
+            try:
+                self._pipeline.account(routed, trace, status, "Complete")
+            except Exception:
+                log.exception("could not account request %s", routed.request_id)
+            if isinstance(error, ExecutionError):
+                await self._abort(context, from_execution(error))
+            elif isinstance(error, Exception) and not isinstance(error, asyncio.CancelledError):
+                await self._fail(context, error, routed.request_id)
+        latency = time.monotonic() - routed.started
+        return pb.CompleteResponse(
+            request_id=routed.request_id, decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent),
+            text=completion.text, summary=tr.summary_pb(trace, latency, None),
+        )
+
+    async def StreamComplete(
+        self, request: pb.CompleteRequest, context: Context
+    ) -> AsyncIterator[pb.StreamCompleteResponse]:
+        try:
+            routed = self._route(request, context)
+            self._claim(routed.request_id)
+        except Exception as exc:
+            await self._fail(context, exc, request.request_id)
+            raise
+        rid = routed.request_id
+        trace = ExecutionTrace()
+        error: BaseException | None = None
+        try:
+            yield pb.StreamCompleteResponse(
+                request_id=rid, decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent)
+            )
+            first = True
+            async with aclosing(self._pipeline.stream(routed, self._deadline(context), trace)) as events:
+                async for event in events:
+                    if isinstance(event, StreamStarted):
+                        continue
+                    delta = pb.TextDelta(text=event.text)
+                    if first and trace.answering is not None:
+                        delta.model.CopyFrom(tr.model_ref_pb(trace.answering))
+                        first = False
+                    yield pb.StreamCompleteResponse(request_id=rid, delta=delta)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            self._pipeline.in_flight.discard(rid)
+            try:
+                self._pipeline.account(routed, trace, self._pipeline.status_for(error), "StreamComplete")
+            except Exception:
+                log.exception("could not account request %s", rid)
+            if isinstance(error, ExecutionError):
+                await self._abort(context, from_execution(error))
+            elif isinstance(error, Exception):
+                await self._fail(context, error, rid)
+        latency = time.monotonic() - routed.started
+        ttft = trace.first_token_at - routed.started if trace.first_token_at is not None else None
+        yield pb.StreamCompleteResponse(request_id=rid, summary=tr.summary_pb(trace, latency, ttft))
+
+    async def CostReport(
+        self, request: pb.CostReportRequest, context: Context
+    ) -> pb.CostReportResponse:
+        try:
+            query = self._report_query(request)
+            report = await asyncio.to_thread(self._pipeline.ledger.report, query)
+            response = pb.CostReportResponse(
+                totals=_row_pb(report.totals), rows=[_row_pb(r) for r in report.rows],
+            )
+            response.start_time.FromNanoseconds(int(report.start * 1e9))
+            response.end_time.FromNanoseconds(int(report.end * 1e9))
+            baseline = self._pipeline.planner_baseline()
+            if baseline is not None:
+                response.baseline_model.CopyFrom(tr.model_ref_pb(baseline))
+            return response
+        except Exception as exc:
+            await self._fail(context, exc, "")
+            raise
+
+    def _report_query(self, request: pb.CostReportRequest) -> ReportQuery:
+        dims = []
+        for i, value in enumerate(request.group_by):
+            if value not in _GROUP_BY:
+                raise invalid_argument(f"group_by[{i}]", f"unknown group_by value {value}")
+            dims.append(_GROUP_BY[value])
+        start = request.start_time.ToNanoseconds() / 1e9 if request.HasField("start_time") else None
+        end = request.end_time.ToNanoseconds() / 1e9 if request.HasField("end_time") else None
+        if start is not None and end is not None and end <= start:
+            raise invalid_argument("end_time", "must be after start_time")
+        return ReportQuery(
+            start=start, end=end, tenants=frozenset(request.tenants), providers=frozenset(request.providers),
+            models=frozenset(request.models), group_by=tuple(dims),
+        )
+
+    async def ListModels(
+        self, request: pb.ListModelsRequest, context: Context
+    ) -> pb.ListModelsResponse:
+        try:
+            if request.capability and request.capability not in pb.Capability.values():
+                raise invalid_argument("capability", f"unknown capability value {request.capability}")
+            if request.tier and request.tier not in pb.ModelTier.values():
+                raise invalid_argument("tier", f"unknown tier value {request.tier}")
+            models = []
+            for entry in self._pipeline.catalog.entries:
+                if request.provider and entry.ref.provider != request.provider:
+                    continue
+                if request.capability and request.capability not in {int(c) for c in entry.capabilities}:
+                    continue
+                if request.tier and request.tier != int(entry.tier):
+                    continue
+                info = tr.model_info_pb(entry)
+                reason = self._pipeline.unavailable_reason(entry.ref)
+                info.available = not reason
+                info.unavailable_reason = reason
+                if request.available_only and reason:
+                    continue
+                models.append(info)
+            return pb.ListModelsResponse(models=models)
+        except Exception as exc:
+            await self._fail(context, exc, "")
+            raise
+
+    async def SubmitFeedback(
+        self, request: pb.SubmitFeedbackRequest, context: Context
+    ) -> pb.SubmitFeedbackResponse:
+        try:
+            if not request.request_id:
+                raise invalid_argument("request_id", "is required")
+            if not 1 <= request.rating <= 5:
+                raise invalid_argument("rating", "must be between 1 and 5")
+            if len(request.comment) > 4096:
+                raise invalid_argument("comment", "at most 4096 characters")
+            result = self._pipeline.feedback(request.request_id, request.rating)
+            if result is None:
+                raise RpcError(grpc.StatusCode.NOT_FOUND, f"no request {request.request_id} in the ledger")
+            return pb.SubmitFeedbackResponse(model=tr.model_ref_pb(result.model), replaced=result.replaced)
+        except Exception as exc:
+            await self._fail(context, exc, request.request_id)
+            raise
+
+
+def _row_pb(row: ReportRow) -> pb.CostRow:
+    key = row.key
+    out = pb.CostRow(
+        provider=key.provider, model=key.model, tenant=key.tenant, agent=key.agent,
+        domain=pb.Domain.ValueType(key.domain),
+        complexity=pb.ComplexityTier.ValueType(key.complexity or 0),
+        strategy=tr.STRATEGY_ENUMS.get(key.strategy, pb.STRATEGY_UNSPECIFIED), experiment_arm=key.experiment_arm,
+        requests=row.requests, errors=row.errors, input_tokens=row.input_tokens, output_tokens=row.output_tokens,
+        cached_input_tokens=row.cached_input_tokens, cost_nano_usd=row.cost_nano_usd,
+        baseline_cost_nano_usd=row.baseline_cost_nano_usd, savings_nano_usd=row.savings_nano_usd,
+        savings_percent=row.savings_percent, cache_hits=row.cache_hits,
+        cache_saved_nano_usd=row.cache_saved_nano_usd, latency_p50=tr.duration_pb(row.latency_p50_s),
+        latency_p95=tr.duration_pb(row.latency_p95_s), latency_p99=tr.duration_pb(row.latency_p99_s),
+        ratings=row.ratings, average_rating=row.average_rating,
+    )
+    if key.bucket_start is not None:
+        out.bucket_start.FromNanoseconds(int(key.bucket_start * 1e9))
+    return out
+

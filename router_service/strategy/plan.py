@@ -1,0 +1,128 @@
+"""What the strategy router takes and produces: preferences in, an ordered plan out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from router_service.catalog import ModelEntry
+from router_service.domain import Capability, ChatMessage, ModelRef
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    cost: float = 1.0
+    latency: float = 1.0
+    quality: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Constraints:
+    max_cost_nano_usd: int | None = None
+    max_cost_per_1k_tokens_nano_usd: int | None = None
+    max_latency_ms: int | None = None
+    min_context_tokens: int | None = None
+    required_capabilities: frozenset[Capability] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingPreferences:
+    # Strategy name ("balanced", "cost_optimized", ...); None means the configured default.
+    strategy: str | None = None
+    weights: Weights | None = None
+    constraints: Constraints = Constraints()
+    allowed_providers: frozenset[str] = frozenset()
+    denied_providers: frozenset[str] = frozenset()
+    # A provider (model "") or a provider and model.
+    force_model: ModelRef | None = None
+    # "free", "pro", "enterprise"; None means the configured default tier.
+    user_tier: str | None = None
+    allow_context_trimming: bool = False
+    use_agent: bool = False
+    latency_sensitive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreParts:
+    quality: float = 0.0
+    cost: float = 0.0
+    latency: float = 0.0
+    tier_fit: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCandidate:
+    entry: ModelEntry
+    score: float
+    parts: ScoreParts
+    estimated_cost_nano_usd: int
+    eligible: bool = True
+    excluded_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoutePlan:
+    """The ordered candidates (selected first, then fallbacks) and everything needed to explain them."""
+
+    candidates: tuple[ModelEntry, ...]
+    alternatives: tuple[ScoredCandidate, ...]
+    reason: str
+    strategy: str
+    estimated_cost_nano_usd: int
+    baseline: ModelEntry | None
+    baseline_cost_nano_usd: int
+    # The messages to send (after trimming, when the caller allowed it).
+    messages: tuple[ChatMessage, ...]
+    trimmed_messages: int = 0
+    experiment_arm: str = ""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def selected(self) -> ModelEntry:
+        return self.candidates[0]
+
+
+class PlanningError(Exception):
+    """No plan can be made for this request."""
+
+
+class UnknownModel(PlanningError):
+    """A forced provider or model is not in the catalog (NOT_FOUND)."""
+
+
+class NoCandidate(PlanningError):
+    """Every candidate was excluded (FAILED_PRECONDITION); `constraint` names what excluded the last ones."""
+
+    def __init__(self, message: str, constraint: str) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+
+
+class ContextTooLarge(PlanningError):
+    """The prompt fits no model's context window and trimming was not allowed (INVALID_ARGUMENT)."""
+
+    def __init__(self, message: str, prompt_tokens: int, largest_window: int) -> None:
+        super().__init__(message)
+        self.prompt_tokens = prompt_tokens
+        self.largest_window = largest_window
+
+
+class InvalidPreference(PlanningError):
+    """A routing preference names something that does not exist (INVALID_ARGUMENT); `field` names it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class UnknownStrategy(InvalidPreference):
+    """The request names a strategy the router does not have (INVALID_ARGUMENT)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "preferences.strategy")
+
+
+class UnknownUserTier(InvalidPreference):
+    """The request names a user tier the configuration does not define (INVALID_ARGUMENT)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "preferences.user_tier")

@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from router_service.auth.settings import AuthSettings
+from router_service.ledger.limits import TenantSettings
 from router_service.strategy import settings as _routing
 
 ProviderKind = Literal["openai", "anthropic", "gemini", "ollama", "demo"]
@@ -62,27 +64,40 @@ def default_providers() -> dict[str, ProviderSettings]:
     """The providers users expect to enable with nothing but an environment variable."""
     return {
         "openai": ProviderSettings(
-            kind="openai", base_url="https://api.openai.com/v1",
-            api_key_env=("OPENAI_API_KEY",), base_url_env="OPENAI_BASE_URL",
+            kind="openai",
+            base_url="https://api.openai.com/v1",
+            api_key_env=("OPENAI_API_KEY",),
+            base_url_env="OPENAI_BASE_URL",
         ),
         "anthropic": ProviderSettings(
-            kind="anthropic", base_url="https://api.anthropic.com",
-            api_key_env=("ANTHROPIC_API_KEY",), base_url_env="ANTHROPIC_BASE_URL",
+            kind="anthropic",
+            base_url="https://api.anthropic.com",
+            api_key_env=("ANTHROPIC_API_KEY",),
+            base_url_env="ANTHROPIC_BASE_URL",
         ),
         "gemini": ProviderSettings(
-            kind="gemini", base_url="https://generativelanguage.googleapis.com",
-            api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"), base_url_env="GEMINI_BASE_URL",
+            kind="gemini",
+            base_url="https://generativelanguage.googleapis.com",
+            api_key_env=("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+            base_url_env="GEMINI_BASE_URL",
         ),
         "groq": ProviderSettings(
-            kind="openai", base_url="https://api.groq.com/openai/v1",
-            api_key_env=("GROQ_API_KEY",), base_url_env="GROQ_BASE_URL",
+            kind="openai",
+            base_url="https://api.groq.com/openai/v1",
+            api_key_env=("GROQ_API_KEY",),
+            base_url_env="GROQ_BASE_URL",
         ),
         "xai": ProviderSettings(
-            kind="openai", base_url="https://api.x.ai/v1",
-            api_key_env=("XAI_API_KEY",), base_url_env="XAI_BASE_URL",
+            kind="openai",
+            base_url="https://api.x.ai/v1",
+            api_key_env=("XAI_API_KEY",),
+            base_url_env="XAI_BASE_URL",
         ),
         "ollama": ProviderSettings(
-            kind="ollama", base_url=None, base_url_env="OLLAMA_BASE_URL", requires_key=False,
+            kind="ollama",
+            base_url=None,
+            base_url_env="OLLAMA_BASE_URL",
+            requires_key=False,
         ),
     }
 
@@ -103,9 +118,7 @@ class RoutingSettings(_Strict):
     # The strategy router's policy; the types and defaults live in router_service/strategy/settings.py.
     default_user_tier: str = "enterprise"
     user_tiers: dict[str, _routing.UserTierPolicy] = Field(default_factory=_routing.default_user_tiers)
-    complexity: dict[str, _routing.ComplexityPolicy] = Field(
-        default_factory=_routing.default_complexity_policies
-    )
+    complexity: dict[str, _routing.ComplexityPolicy] = Field(default_factory=_routing.default_complexity_policies)
     rules: dict[str, list[str]] = Field(default_factory=_routing.default_rules)
     balanced_weights: _routing.WeightSettings = _routing.WeightSettings(quality=1.0, cost=1.0, latency=0.25)
     weighted_weights: _routing.WeightSettings = _routing.WeightSettings()
@@ -155,6 +168,13 @@ class ServerSettings(_Strict):
 class LedgerSettings(_Strict):
     # Raw entries kept in memory (a ring); aggregates are kept separately as rollups.
     recent_entries: int = Field(default=10_000, ge=0)
+    # How many recent request ids are remembered, so a retry with the same id is never charged twice
+    # and feedback can find its request (about 150 bytes each).
+    remembered_request_ids: int = Field(default=200_000, ge=1000)
+    # Append-only journal replayed at start, so a restart loses no accounting. None: memory only.
+    journal_path: Path | None = None
+    # fsync after every entry (survives power loss, not only a process crash); slower.
+    journal_fsync: bool = False
 
 
 class CatalogSettings(_Strict):
@@ -172,6 +192,8 @@ class RouterConfig(_Strict):
     limits: LimitsSettings = LimitsSettings()
     ledger: LedgerSettings = LedgerSettings()
     catalog: CatalogSettings = CatalogSettings()
+    auth: AuthSettings = AuthSettings()
+    tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 
     @field_validator("providers", mode="before")
     @classmethod

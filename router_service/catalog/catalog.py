@@ -124,7 +124,8 @@ def _to_entry(spec: CatalogEntrySpec, price_date: str) -> ModelEntry:
         )
 
     prices = [tier(spec, 0)]
-    prices += [tier(t, t.above_input_tokens) for t in sorted(spec.long_context_tiers, key=lambda t: t.above_input_tokens)]
+    long_tiers = sorted(spec.long_context_tiers, key=lambda t: t.above_input_tokens)
+    prices += [tier(t, t.above_input_tokens) for t in long_tiers]
     return ModelEntry(
         ref=ModelRef(spec.provider, spec.model),
         tier=ModelTier[spec.tier.upper()],
@@ -161,9 +162,7 @@ def _validate(raw: Mapping[str, Any], where: str, index: int) -> CatalogEntrySpe
         return CatalogEntrySpec.model_validate(raw)
     except ValidationError as exc:
         name = f"{raw.get('provider', '?')}/{raw.get('model', '?')}"
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise CatalogError(f"{where}: models[{index}] ({name}): {problems}") from exc
 
 

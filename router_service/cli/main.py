@@ -24,7 +24,9 @@ from router_service.cli import render
 from router_service.domain import ModelRef
 
 DEFAULT_ADDRESS = "localhost:50051"
-_GROUPS: dict[str, pb.GroupBy.ValueType] = {name.removeprefix("GROUP_BY_").lower(): value for name, value in pb.GroupBy.items() if value}
+_GROUPS: dict[str, pb.GroupBy.ValueType] = {
+    name.removeprefix("GROUP_BY_").lower(): value for name, value in pb.GroupBy.items() if value
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,8 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the router (embedded default: no config, no keys)")
-    serve.add_argument("--config", type=Path, default=os.environ.get("LLM_ROUTER_CONFIG") or None,
-                       help="YAML configuration file (env LLM_ROUTER_CONFIG)")
+    serve.add_argument(
+        "--config",
+        type=Path,
+        default=os.environ.get("LLM_ROUTER_CONFIG") or None,
+        help="YAML configuration file (env LLM_ROUTER_CONFIG)",
+    )
     serve.add_argument("--listen", help="HOST:PORT to listen on (env LLM_ROUTER_LISTEN; default 0.0.0.0:50051)")
 
     def client(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -42,8 +48,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true", help="print the response message as JSON")
         p.add_argument("--timeout", type=float, default=120.0, help="deadline in seconds")
         p.add_argument("--tenant", help="tenant id (x-tenant-id metadata)")
-        p.add_argument("--api-key", default=os.environ.get("LLM_ROUTER_API_KEY"),
-                       help="caller key (env LLM_ROUTER_API_KEY)")
+        p.add_argument(
+            "--api-key", default=os.environ.get("LLM_ROUTER_API_KEY"), help="caller key (env LLM_ROUTER_API_KEY)"
+        )
         return p
 
     for name, help_text in (("route", "show the routing decision only"), ("complete", "route and answer")):
@@ -59,8 +66,9 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--stream", action="store_true", help="print text as it arrives")
 
     report = client("cost-report", "spend, savings and usage from the ledger")
-    report.add_argument("--group-by", default="model",
-                        help=f"comma-separated: {', '.join(_GROUPS)} (default model; 'none' for totals)")
+    report.add_argument(
+        "--group-by", default="model", help=f"comma-separated: {', '.join(_GROUPS)} (default model; 'none' for totals)"
+    )
     report.add_argument("--tenant-filter", action="append", default=[], help="only this tenant (repeatable)")
     report.add_argument("--provider", action="append", default=[], help="only this provider (repeatable)")
     report.add_argument("--format", choices=["table", "csv"], default="table")
@@ -72,6 +80,14 @@ def _parser() -> argparse.ArgumentParser:
     feedback = client("feedback", "rate an earlier answer 1-5")
     feedback.add_argument("request_id")
     feedback.add_argument("rating", type=int)
+
+    keys = sub.add_parser("keys", help="manage caller keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="print a new caller key once, and the lines for the config")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--id", help="a name for the key (default: TENANT-<random>)")
+    create.add_argument("--allow", action="append", default=[], help="allowed 'provider/model' pattern (repeatable)")
+    create.add_argument("--admin", action="store_true", help="may read every tenant's cost report")
 
     analyze = sub.add_parser("analyze", help="print the analysis of a text, or evaluate on a JSONL file")
     analyze.add_argument("args", nargs=argparse.REMAINDER)
@@ -108,13 +124,15 @@ def _params(args: argparse.Namespace) -> pb.GenerationParams:
 
 
 def _route_request(args: argparse.Namespace) -> pb.RouteRequest:
-    return pb.RouteRequest(messages=_messages(args), params=_params(args), preferences=_preferences(args),
-                           request_id=args.request_id or "")
+    return pb.RouteRequest(
+        messages=_messages(args), params=_params(args), preferences=_preferences(args), request_id=args.request_id or ""
+    )
 
 
 def _complete_request(args: argparse.Namespace) -> pb.CompleteRequest:
-    return pb.CompleteRequest(messages=_messages(args), params=_params(args), preferences=_preferences(args),
-                              request_id=args.request_id or "")
+    return pb.CompleteRequest(
+        messages=_messages(args), params=_params(args), preferences=_preferences(args), request_id=args.request_id or ""
+    )
 
 
 @dataclass(frozen=True)
@@ -161,13 +179,15 @@ async def _run_client(args: argparse.Namespace) -> int:
         elif args.command == "models":
             listing = await stub.ListModels(
                 pb.ListModelsRequest(provider=args.provider or "", available_only=args.available),
-                timeout=kw.timeout, metadata=kw.metadata,
+                timeout=kw.timeout,
+                metadata=kw.metadata,
             )
             _print_models(listing, args.json)
         elif args.command == "feedback":
             fb = await stub.SubmitFeedback(
                 pb.SubmitFeedbackRequest(request_id=args.request_id, rating=args.rating),
-                timeout=kw.timeout, metadata=kw.metadata,
+                timeout=kw.timeout,
+                metadata=kw.metadata,
             )
             if args.json:
                 _print_json(fb)
@@ -220,13 +240,16 @@ def _print_models(listing: pb.ListModelsResponse, as_json: bool) -> None:
     if as_json:
         _print_json(listing)
         return
-    from router_service.catalog.pricing import format_usd  # noqa: PLC0415
+    from router_service.catalog.pricing import format_usd
 
     rows = [
         [
-            render.ref(m.model), render.enum_name(pb.ModelTier, m.tier, "MODEL_TIER_"),
-            format_usd(m.pricing.input_nano_usd_per_mtok), format_usd(m.pricing.output_nano_usd_per_mtok),
-            f"{m.context_window:,}", "yes" if m.available else f"no ({m.unavailable_reason})",
+            render.ref(m.model),
+            render.enum_name(pb.ModelTier, m.tier, "MODEL_TIER_"),
+            format_usd(m.pricing.input_nano_usd_per_mtok),
+            format_usd(m.pricing.output_nano_usd_per_mtok),
+            f"{m.context_window:,}",
+            "yes" if m.available else f"no ({m.unavailable_reason})",
         ]
         for m in listing.models
     ]
@@ -239,7 +262,7 @@ def _print_rpc_error(error: grpc.aio.AioRpcError) -> None:
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     if status is None:
         return
-    from google.rpc import error_details_pb2  # noqa: PLC0415
+    from google.rpc import error_details_pb2
 
     for detail in status.details:
         bad = error_details_pb2.BadRequest()
@@ -251,18 +274,40 @@ def _print_rpc_error(error: grpc.aio.AioRpcError) -> None:
             print(f"  {info.domain}: {info.reason} {info.metadata.get('message', '')}".rstrip(), file=sys.stderr)
 
 
+def _create_key(args: argparse.Namespace) -> int:
+    import secrets
+
+    import yaml
+
+    from router_service.auth import CallerKeySpec, digest, new_key
+
+    key = new_key()
+    key_id = args.id or f"{args.tenant}-{secrets.token_hex(3)}"
+    spec = CallerKeySpec(
+        id=key_id, sha256=digest(key), tenant=args.tenant, allowed_models=tuple(args.allow), admin=args.admin
+    )
+    entry = spec.model_dump(mode="json", exclude_defaults=True)
+    entry["sha256"] = spec.sha256
+    print(f"caller key (shown once, store it in your secret manager):\n\n  {key}\n", file=sys.stderr)
+    print("add to the router config under auth.keys:\n", file=sys.stderr)
+    print(yaml.safe_dump({"auth": {"keys": [entry]}}, sort_keys=False), end="")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        from router_service.server.main import run_server  # noqa: PLC0415
+        from router_service.server.main import run_server
 
         return run_server(args.config, args.listen)
+    if args.command == "keys":
+        return _create_key(args)
     if args.command == "analyze":
-        from router_service.analyzer.cli import run_analyze  # noqa: PLC0415
+        from router_service.analyzer.cli import run_analyze
 
         return int(run_analyze(args.args))
     if args.command == "train-analyzer":
-        from router_service.analyzer.cli import run_train  # noqa: PLC0415
+        from router_service.analyzer.cli import run_train
 
         return int(run_train(args.args))
     logging.basicConfig(level=logging.WARNING)

@@ -55,8 +55,10 @@ def summary(s: pb.CompletionSummary) -> str:
             outcome = enum_name(pb.ErrorKind, att.error_kind, "ERROR_KIND_") if att.error_kind else "ok"
             lines.append(f"  attempt {i}: {ref(att.model)} {outcome} {att.error_message}".rstrip())
     if s.cache.result in (pb.CACHE_RESULT_HIT_EXACT, pb.CACHE_RESULT_HIT_SEMANTIC):
-        lines.append(f"  from cache ({enum_name(pb.CacheResult, s.cache.result, 'CACHE_RESULT_')}), "
-                     f"saved {format_usd(s.cache.saved_cost_nano_usd)}")
+        lines.append(
+            f"  from cache ({enum_name(pb.CacheResult, s.cache.result, 'CACHE_RESULT_')}), "
+            f"saved {format_usd(s.cache.saved_cost_nano_usd)}"
+        )
     lines += [f"  warning: {w}" for w in s.warnings]
     return "\n".join(lines)
 
@@ -95,9 +97,15 @@ def group_label(row: pb.CostRow, dims: Sequence[int]) -> list[str]:
 
 def cost_cells(row: pb.CostRow) -> list[str]:
     return [
-        str(row.requests), str(row.errors), str(row.input_tokens), str(row.output_tokens),
-        format_usd(row.cost_nano_usd), format_usd(row.baseline_cost_nano_usd),
-        f"{row.savings_percent:.1f}%", str(row.cache_hits), f"{row.latency_p50.ToMilliseconds()}",
+        str(row.requests),
+        str(row.errors),
+        str(row.input_tokens),
+        str(row.output_tokens),
+        format_usd(row.cost_nano_usd),
+        format_usd(row.baseline_cost_nano_usd),
+        f"{row.savings_percent:.1f}%",
+        str(row.cache_hits),
+        f"{row.latency_p50.ToMilliseconds()}",
     ]
 
 

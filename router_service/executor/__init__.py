@@ -11,6 +11,14 @@ from router_service.executor.executor import Call, Executor, StreamStarted, Targ
 from router_service.executor.trace import ExecutionTrace
 
 __all__ = [
-    "AllCandidatesFailed", "Call", "DeadlineExceeded", "ExecutionError", "ExecutionTrace", "Executor",
-    "RequestRejected", "StreamInterrupted", "StreamStarted", "Target",
+    "AllCandidatesFailed",
+    "Call",
+    "DeadlineExceeded",
+    "ExecutionError",
+    "ExecutionTrace",
+    "Executor",
+    "RequestRejected",
+    "StreamInterrupted",
+    "StreamStarted",
+    "Target",
 ]

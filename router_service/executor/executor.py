@@ -58,8 +58,9 @@ class Call:
 class Executor:
     """Sequential fallback across the plan's candidates."""
 
-    def __init__(self, resolve: Callable[[ModelEntry], Target | None],
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, resolve: Callable[[ModelEntry], Target | None], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._resolve = resolve
         self._clock = clock
 
@@ -72,20 +73,34 @@ class Executor:
             raise DeadlineExceeded("the deadline passed before an answer")
         return remaining
 
-    def _record(self, trace: ExecutionTrace, target: Target, started: float, usage: Usage,
-                error: ProviderError | None = None, kind: ErrorKind | None = None) -> None:
+    def _record(
+        self,
+        trace: ExecutionTrace,
+        target: Target,
+        started: float,
+        usage: Usage,
+        error: ProviderError | None = None,
+        kind: ErrorKind | None = None,
+    ) -> None:
         err_kind = kind if kind is not None else (error.kind if error else ErrorKind.NONE)
         attempt = AttemptRecord(
-            model=target.entry.ref, deployment=target.deployment, error_kind=err_kind,
-            error_message=error.message if error else "", http_status=error.http_status if error else 0,
-            latency_s=self._clock() - started, usage=usage,
+            model=target.entry.ref,
+            deployment=target.deployment,
+            error_kind=err_kind,
+            error_message=error.message if error else "",
+            http_status=error.http_status if error else 0,
+            latency_s=self._clock() - started,
+            usage=usage,
         )
         trace.add(attempt, target.entry.cost_nano_usd(usage))
 
     def _request(self, call: Call, target: Target) -> ProviderRequest:
         return ProviderRequest(
-            model=target.entry.ref.model, messages=call.messages, params=call.params,
-            timeout=self._remaining(call), request_id=call.request_id,
+            model=target.entry.ref.model,
+            messages=call.messages,
+            params=call.params,
+            timeout=self._remaining(call),
+            request_id=call.request_id,
         )
 
     async def complete(self, targets: Sequence[Target], call: Call, trace: ExecutionTrace) -> Completion:
@@ -116,8 +131,9 @@ class Executor:
             return completion
         raise AllCandidatesFailed(errors)
 
-    async def stream(self, targets: Sequence[Target], call: Call,
-                     trace: ExecutionTrace) -> AsyncGenerator[StreamStarted | TextChunk, None]:
+    async def stream(
+        self, targets: Sequence[Target], call: Call, trace: ExecutionTrace
+    ) -> AsyncGenerator[StreamStarted | TextChunk, None]:
         """Yield StreamStarted, then text chunks. Fails over only before the first delta."""
         errors: list[ProviderError] = []
         for target in targets:

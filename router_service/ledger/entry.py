@@ -47,3 +47,5 @@ class LedgerEntry:
     experiment_arm: str = ""
     cache_hit: bool = False
     cache_saved_nano_usd: int = 0
+    # The caller key's id when caller keys are configured.
+    key_id: str = ""

@@ -1,55 +1,58 @@
-"""The in-process ledger: idempotent by request id, aggregates as hourly rollups, raw entries in a ring.
-
-Memory is bounded by the number of distinct (hour, provider, model, tenant, agent, domain, complexity,
-strategy, arm) combinations, not by the number of requests, and a report reads rollups, never entries.
-"""
+"""The in-process ledger: idempotent by request id, aggregates in a columnar rollup table, raw entries in
+a bounded ring. Memory is bounded by the rollups (days x combinations in use) and the fixed-size id
+window and ring, not by the number of requests; a report reads rollups, never entries."""
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+import numpy as np
 
 from router_service.domain import Complexity, Domain, ModelRef
 from router_service.ledger.entry import LedgerEntry, RequestStatus
 from router_service.ledger.report import Dimension, GroupKey, Report, ReportQuery, ReportRow
+from router_service.ledger.rollups import (
+    HOUR_S,
+    K_AGENT,
+    K_ARM,
+    K_BUCKET,
+    K_COMPLEXITY,
+    K_DOMAIN,
+    K_MODEL,
+    K_STRATEGY,
+    K_TENANT,
+    M_BASELINE,
+    M_CACHE_HITS,
+    M_CACHE_SAVED,
+    M_CACHED,
+    M_COST,
+    M_ERRORS,
+    M_INPUT,
+    M_OUTPUT,
+    M_RATING_SUM,
+    M_RATINGS,
+    M_REQUESTS,
+    Key,
+    RollupTable,
+    latency_bucket,
+)
 
-HOUR_S = 3600
-DAY_S = 86400
-# Upper bounds of the latency histogram buckets, in seconds (log-spaced from 1 ms to ~10 min).
-LATENCY_BUCKETS_S: tuple[float, ...] = tuple(0.001 * (1.25**i) for i in range(60))
-
-
-@dataclass(frozen=True, slots=True)
-class _RollupKey:
-    hour: int
-    provider: str
-    model: str
-    tenant: str
-    agent: str
-    domain: Domain
-    complexity: Complexity | None
-    strategy: str
-    experiment_arm: str
-
-
-@dataclass(slots=True)
-class _Rollup:
-    requests: int = 0
-    errors: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cost_nano_usd: int = 0
-    baseline_cost_nano_usd: int = 0
-    cache_hits: int = 0
-    cache_saved_nano_usd: int = 0
-    ratings: int = 0
-    rating_sum: int = 0
-    latency_counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_S) + 1))
+_COLUMNS = {
+    Dimension.MODEL: K_MODEL,
+    Dimension.PROVIDER: K_MODEL,
+    Dimension.TENANT: K_TENANT,
+    Dimension.AGENT: K_AGENT,
+    Dimension.DOMAIN: K_DOMAIN,
+    Dimension.COMPLEXITY: K_COMPLEXITY,
+    Dimension.STRATEGY: K_STRATEGY,
+    Dimension.EXPERIMENT_ARM: K_ARM,
+    Dimension.HOUR: K_BUCKET,
+    Dimension.DAY: K_BUCKET,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +65,29 @@ class FeedbackResult:
 class InMemoryLedger:
     """Default ledger backend. Thread-safe so reports can run off the event loop."""
 
-    def __init__(self, recent_entries: int = 10_000, remembered_ids: int = 1_000_000,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        recent_entries: int = 10_000,
+        remembered_ids: int = 200_000,
+        clock: Callable[[], float] = time.time,
+        hourly_horizon_s: float = 48 * HOUR_S,
+    ) -> None:
         self._lock = threading.Lock()
-        self._rollups: dict[_RollupKey, _Rollup] = {}
+        self._table = RollupTable(hourly_horizon_s)
         self._recent: deque[LedgerEntry] = deque(maxlen=recent_entries)
-        # request id -> (rollup key, model, rating); bounded FIFO for idempotency and feedback.
-        self._ids: OrderedDict[str, tuple[_RollupKey, ModelRef, int | None]] = OrderedDict()
+        # request id -> rollup key (a shared object): the idempotency and feedback window, bounded FIFO.
+        # A dict plus a deque of insertion order is smaller than an OrderedDict and O(1) to trim.
+        self._ids: dict[str, Key] = {}
+        # Ratings of requests still in the window (few requests are rated).
+        self._ratings: dict[str, int] = {}
+        self._id_order: deque[str] = deque()
         self._remembered_ids = remembered_ids
         self._clock = clock
         self.first_timestamp: float | None = None
 
-    def __len__(self) -> int:
-        with self._lock:
-            return sum(r.requests for r in self._rollups.values())
+    @property
+    def rollups(self) -> int:
+        return len(self._table)
 
     def has(self, request_id: str) -> bool:
         with self._lock:
@@ -83,51 +95,61 @@ class InMemoryLedger:
 
     def record(self, entry: LedgerEntry) -> bool:
         """Add the entry; False (and nothing recorded) when its request id is already in the ledger."""
-        key = _RollupKey(
-            int(entry.timestamp // HOUR_S) * HOUR_S, entry.model.provider, entry.model.model, entry.tenant,
-            entry.agent, entry.domain, entry.complexity, entry.strategy, entry.experiment_arm,
-        )
-        bucket = bisect.bisect_left(LATENCY_BUCKETS_S, entry.latency_s)
         usage = entry.usage
+        values = (
+            1,
+            entry.status != RequestStatus.OK,
+            usage.input_tokens,
+            usage.output_tokens,
+            usage.cached_input_tokens,
+            entry.cost_nano_usd,
+            entry.baseline_cost_nano_usd,
+            entry.cache_hit,
+            entry.cache_saved_nano_usd,
+        )
+        bucket = latency_bucket(entry.latency_s)
+        now = self._clock()
         with self._lock:
             if entry.request_id in self._ids:
                 return False
-            self._ids[entry.request_id] = (key, entry.model, None)
-            if len(self._ids) > self._remembered_ids:
-                self._ids.popitem(last=False)
-            rollup = self._rollups.get(key)
-            if rollup is None:
-                rollup = self._rollups[key] = _Rollup()
-            rollup.requests += 1
-            rollup.errors += entry.status != RequestStatus.OK
-            rollup.input_tokens += usage.input_tokens
-            rollup.output_tokens += usage.output_tokens
-            rollup.cached_input_tokens += usage.cached_input_tokens
-            rollup.cost_nano_usd += entry.cost_nano_usd
-            rollup.baseline_cost_nano_usd += entry.baseline_cost_nano_usd
-            rollup.cache_hits += entry.cache_hit
-            rollup.cache_saved_nano_usd += entry.cache_saved_nano_usd
-            rollup.latency_counts[bucket] += 1
+            table = self._table
+            key = table.key(
+                entry.timestamp,
+                now,
+                entry.model.provider,
+                entry.model.model,
+                entry.tenant,
+                entry.agent,
+                int(entry.domain),
+                int(entry.complexity or 0),
+                entry.strategy,
+                entry.experiment_arm,
+            )
+            self._ids[entry.request_id] = table.add(key, bucket, values)
+            self._id_order.append(entry.request_id)
+            if len(self._id_order) > self._remembered_ids:
+                forgotten = self._id_order.popleft()
+                self._ids.pop(forgotten, None)
+                self._ratings.pop(forgotten, None)
             self._recent.append(entry)
             if self.first_timestamp is None or entry.timestamp < self.first_timestamp:
                 self.first_timestamp = entry.timestamp
+            table.compact(now)
         return True
 
-    def record_feedback(self, request_id: str, rating: int) -> FeedbackResult | None:
-        """Attach a 1-5 rating to a recorded request; None when the id is unknown."""
+    def record_feedback(self, request_id: str, rating: int, tenant: str | None = None) -> FeedbackResult | None:
+        """Attach a 1-5 rating to a recorded request; None when the id is unknown (to `tenant`, if given)."""
         with self._lock:
-            found = self._ids.get(request_id)
-            if found is None:
+            key = self._ids.get(request_id)
+            if key is None:
                 return None
-            key, model, previous = found
-            rollup = self._rollups[key]
-            if previous is not None:
-                rollup.rating_sum -= previous
-            else:
-                rollup.ratings += 1
-            rollup.rating_sum += rating
-            self._ids[request_id] = (key, model, rating)
-            return FeedbackResult(model, previous is not None, previous)
+            previous = self._ratings.get(request_id)
+            if tenant is not None and self._table.strings.values[key[K_TENANT]] != tenant:
+                return None
+            self._table.add_rating(key, rating, previous)
+            self._ratings[request_id] = rating
+            provider, model = self._table.models.values[key[K_MODEL]]
+            return FeedbackResult(ModelRef(provider, model), previous is not None, previous)
 
     def recent(self, limit: int = 100) -> list[LedgerEntry]:
         with self._lock:
@@ -138,81 +160,72 @@ class InMemoryLedger:
         start = query.start if query.start is not None else (self.first_timestamp or now)
         end = query.end if query.end is not None else now + 1
         with self._lock:
-            items = list(self._rollups.items())
-        totals = ReportRow(GroupKey(), latency_counts=[0] * (len(LATENCY_BUCKETS_S) + 1))
-        rows: dict[GroupKey, ReportRow] = {}
-        for key, rollup in items:
-            # Rollups are hourly: an hour is in the window when it overlaps it.
-            if key.hour + HOUR_S <= start or key.hour >= end:
-                continue
-            if query.tenants and key.tenant not in query.tenants:
-                continue
-            if query.providers and key.provider not in query.providers:
-                continue
-            if query.models and key.model not in query.models and f"{key.provider}/{key.model}" not in query.models:
-                continue
-            _add(totals, rollup)
-            if query.group_by:
-                group = _group_key(key, query.group_by)
-                row = rows.get(group)
-                if row is None:
-                    row = rows[group] = ReportRow(group, latency_counts=[0] * (len(LATENCY_BUCKETS_S) + 1))
-                _add(row, rollup)
-        for row in (totals, *rows.values()):
-            _percentiles(row)
-        ordered = sorted(rows.values(), key=lambda r: (-r.cost_nano_usd, -r.requests, repr(r.key)))
-        return Report(totals, tuple(ordered), start, end)
+            table = self._table
+            strings, models = table.strings, table.models
+            tenants = [strings.codes[t] for t in query.tenants if t in strings.codes] if query.tenants else None
+            model_codes = None
+            if query.models or query.providers:
+                model_codes = [
+                    code
+                    for code, (provider, model) in enumerate(models.values)
+                    if (not query.providers or provider in query.providers)
+                    and (not query.models or model in query.models or f"{provider}/{model}" in query.models)
+                ]
+            dims = set(query.group_by)
+            cols = sorted({_COLUMNS[d] for d in dims})
+            provider_of_model = None
+            if Dimension.PROVIDER in dims and Dimension.MODEL not in dims:
+                provider_of_model = np.array(
+                    [strings.code(p) for p, _ in models.values] or [0],
+                    dtype=np.int64,
+                )
+            totals, groups = table.group(
+                start, end, tenants, model_codes, cols, Dimension.DAY in dims, provider_of_model
+            )
+            by_provider = provider_of_model is not None
+            rows = [
+                self._row(k, m, q, dims, by_provider)
+                for k, m, q in zip(groups.keys.tolist(), groups.metrics.tolist(), groups.latency.tolist(), strict=True)
+            ]
+            total = self._row(
+                totals.keys.tolist()[0], totals.metrics.tolist()[0], totals.latency.tolist()[0], set(), False
+            )
+        rows.sort(key=lambda r: (-r.cost_nano_usd, -r.requests, repr(r.key)))
+        return Report(total, tuple(rows), start, end)
 
-
-def _group_key(key: _RollupKey, dims: tuple[Dimension, ...]) -> GroupKey:
-    d = set(dims)
-    bucket: float | None = None
-    if Dimension.DAY in d:
-        bucket = float(key.hour // DAY_S * DAY_S)
-    elif Dimension.HOUR in d:
-        bucket = float(key.hour)
-    by_model = Dimension.MODEL in d
-    return GroupKey(
-        provider=key.provider if by_model or Dimension.PROVIDER in d else "",
-        model=key.model if by_model else "",
-        tenant=key.tenant if Dimension.TENANT in d else "",
-        agent=key.agent if Dimension.AGENT in d else "",
-        domain=key.domain if Dimension.DOMAIN in d else Domain.UNKNOWN,
-        complexity=key.complexity if Dimension.COMPLEXITY in d else None,
-        strategy=key.strategy if Dimension.STRATEGY in d else "",
-        experiment_arm=key.experiment_arm if Dimension.EXPERIMENT_ARM in d else "",
-        bucket_start=bucket,
-    )
-
-
-def _add(row: ReportRow, rollup: _Rollup) -> None:
-    row.requests += rollup.requests
-    row.errors += rollup.errors
-    row.input_tokens += rollup.input_tokens
-    row.output_tokens += rollup.output_tokens
-    row.cached_input_tokens += rollup.cached_input_tokens
-    row.cost_nano_usd += rollup.cost_nano_usd
-    row.baseline_cost_nano_usd += rollup.baseline_cost_nano_usd
-    row.cache_hits += rollup.cache_hits
-    row.cache_saved_nano_usd += rollup.cache_saved_nano_usd
-    row.ratings += rollup.ratings
-    row.rating_sum += rollup.rating_sum
-    counts = row.latency_counts
-    for i, n in enumerate(rollup.latency_counts):
-        if n:
-            counts[i] += n
-
-
-def _percentiles(row: ReportRow) -> None:
-    total = sum(row.latency_counts)
-    if not total:
-        return
-    targets = {"p50": 0.50 * total, "p95": 0.95 * total, "p99": 0.99 * total}
-    found: dict[str, float] = {}
-    seen = 0
-    for i, n in enumerate(row.latency_counts):
-        seen += n
-        for name, target in targets.items():
-            if name not in found and seen >= target:
-                found[name] = LATENCY_BUCKETS_S[min(i, len(LATENCY_BUCKETS_S) - 1)]
-    row.latency_p50_s, row.latency_p95_s, row.latency_p99_s = found["p50"], found["p95"], found["p99"]
+    def _row(self, k: list[int], m: list[int], q: list[float], dims: set[Dimension], by_provider: bool) -> ReportRow:
+        strings = self._table.strings.values
+        provider = model = ""
+        if by_provider:
+            provider = str(strings[k[K_MODEL]])
+        elif Dimension.MODEL in dims:
+            provider, model = self._table.models.values[k[K_MODEL]]
+        key = GroupKey(
+            provider=provider,
+            model=model,
+            tenant=str(strings[k[K_TENANT]]) if Dimension.TENANT in dims else "",
+            agent=str(strings[k[K_AGENT]]) if Dimension.AGENT in dims else "",
+            domain=Domain(k[K_DOMAIN]) if Dimension.DOMAIN in dims else Domain.UNKNOWN,
+            complexity=Complexity(k[K_COMPLEXITY]) if Dimension.COMPLEXITY in dims and k[K_COMPLEXITY] else None,
+            strategy=str(strings[k[K_STRATEGY]]) if Dimension.STRATEGY in dims else "",
+            experiment_arm=str(strings[k[K_ARM]]) if Dimension.EXPERIMENT_ARM in dims else "",
+            bucket_start=float(k[K_BUCKET]) if dims & {Dimension.HOUR, Dimension.DAY} else None,
+        )
+        p50, p95, p99 = q
+        return ReportRow(
+            key=key,
+            requests=m[M_REQUESTS],
+            errors=m[M_ERRORS],
+            input_tokens=m[M_INPUT],
+            output_tokens=m[M_OUTPUT],
+            cached_input_tokens=m[M_CACHED],
+            cost_nano_usd=m[M_COST],
+            baseline_cost_nano_usd=m[M_BASELINE],
+            cache_hits=m[M_CACHE_HITS],
+            cache_saved_nano_usd=m[M_CACHE_SAVED],
+            ratings=m[M_RATINGS],
+            rating_sum=m[M_RATING_SUM],
+            latency_p50_s=p50,
+            latency_p95_s=p95,
+            latency_p99_s=p99,
+        )

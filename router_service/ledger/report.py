@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 
 from router_service.domain import Complexity, Domain
@@ -59,8 +59,6 @@ class ReportRow:
     cache_saved_nano_usd: int = 0
     ratings: int = 0
     rating_sum: int = 0
-    # Latency histogram counts over LATENCY_BUCKETS_S (see ledger.memory).
-    latency_counts: list[int] = field(default_factory=list)
     latency_p50_s: float = 0.0
     latency_p95_s: float = 0.0
     latency_p99_s: float = 0.0

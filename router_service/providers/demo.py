@@ -19,11 +19,52 @@ from router_service.tokens import estimate_prompt_tokens
 # Answer length in words per demo model: the premium model "thinks" more, as real ones do.
 DEMO_MODELS: dict[str, int] = {"demo-fast": 24, "demo-balanced": 48, "demo-premium": 96}
 
-_VOCABULARY = (
-    "the router picked this model because the analysis judged the request and the strategy weighed "
-    "quality cost and latency against the catalog so this deterministic demo text stands in for a real "
-    "provider answer until an api key or a local server is configured"
-).split()
+_VOCABULARY = [
+    "the",
+    "router",
+    "picked",
+    "this",
+    "model",
+    "because",
+    "the",
+    "analysis",
+    "judged",
+    "the",
+    "request",
+    "and",
+    "the",
+    "strategy",
+    "weighed",
+    "quality",
+    "cost",
+    "and",
+    "latency",
+    "against",
+    "the",
+    "catalog",
+    "so",
+    "this",
+    "deterministic",
+    "demo",
+    "text",
+    "stands",
+    "in",
+    "for",
+    "a",
+    "real",
+    "provider",
+    "answer",
+    "until",
+    "an",
+    "api",
+    "key",
+    "or",
+    "a",
+    "local",
+    "server",
+    "is",
+    "configured",
+]
 
 
 class DemoAdapter:

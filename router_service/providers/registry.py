@@ -22,7 +22,7 @@ AdapterFactory = Callable[[str, ProviderSettings, str, SecretStr | None, httpx.A
 
 def _factories() -> dict[ProviderKind, AdapterFactory]:
     # Imported here so that a provider module's import cost is paid only by the registry.
-    from router_service.providers import adapters  # noqa: PLC0415
+    from router_service.providers import adapters
 
     return adapters.FACTORIES
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import signal
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from llmrouter.v1 import router_pb2, router_pb2_grpc
 
+from router_service.auth import TlsSettings
 from router_service.config import RouterConfig
 from router_service.server.composition import RouterApp, build_app
 
@@ -29,9 +31,13 @@ class RunningServer:
         self.server = server
         self.health = health
         self.port = port
+        self._stopped = False
 
     async def stop(self, grace: float | None = None) -> None:
         """Health turns NOT_SERVING, new calls are refused, in-flight calls get `grace` seconds."""
+        if self._stopped:
+            return
+        self._stopped = True
         grace = self.app.config.server.grace_period_s if grace is None else grace
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
@@ -54,27 +60,80 @@ async def start_server(config: RouterConfig, environ: Mapping[str, str] | None =
     services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
     if config.server.reflection:
         reflection.enable_server_reflection([*services, reflection.SERVICE_NAME], server)
-    port = server.add_insecure_port(config.server.listen)
+    tls = config.auth.tls
+    if tls is not None:
+        port = server.add_secure_port(config.server.listen, _server_credentials(tls))
+    else:
+        port = server.add_insecure_port(config.server.listen)
     if port == 0:
         raise OSError(f"cannot listen on {config.server.listen}")
     await server.start()
     for name in ("", SERVICE_NAME):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    def unhealthy(reason: str) -> None:
+        log.error("health NOT_SERVING: %s", reason)
+        for name in ("", SERVICE_NAME):
+            task = asyncio.get_running_loop().create_task(health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+
+    app.unhealthy_listeners.append(unhealthy)
     return RunningServer(app, server, health, port)
+
+
+_background: set[asyncio.Task[None]] = set()
+
+
+def _server_credentials(tls: TlsSettings) -> grpc.ServerCredentials:
+    try:
+        key = tls.key_file.read_bytes()
+        cert = tls.cert_file.read_bytes()
+        client_ca = tls.client_ca_file.read_bytes() if tls.client_ca_file else None
+    except OSError as exc:
+        raise OSError(f"cannot read TLS files: {exc}") from exc
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=client_ca, require_client_auth=tls.require_client_cert and bool(client_ca)
+    )
 
 
 def log_startup(running: RunningServer, listen: str) -> None:
     app = running.app
     host = listen.rpartition(":")[0]
-    log.info("llm-router listening on %s:%d (health and %s)", host, running.port,
-             "reflection on" if app.config.server.reflection else "reflection off")
+    log.info(
+        "llm-router listening on %s:%d (health and %s)",
+        host,
+        running.port,
+        "reflection on" if app.config.server.reflection else "reflection off",
+    )
     for name, reason in sorted(app.registry.reasons.items()):
         log.info("provider %-10s %s", name, reason)
     if app.registry.demo_only:
-        log.warning("only the keyless demo provider is enabled: answers are deterministic demo text. "
-                    "Set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY, XAI_API_KEY or "
-                    "OLLAMA_BASE_URL to route to real models.")
+        log.warning(
+            "only the keyless demo provider is enabled: answers are deterministic demo text. "
+            "Set OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY, XAI_API_KEY or "
+            "OLLAMA_BASE_URL to route to real models."
+        )
     log.info("catalog: %d models; default strategy %s", len(app.catalog), app.config.routing.default_strategy)
+    real = [name for name in app.registry.adapters if name != "demo"]
+    if real and not app.authenticator.required and not _is_loopback(host):
+        log.warning(
+            "SECURITY: the router holds provider keys (%s) and listens on %s without caller keys: anyone who "
+            "can reach this port can spend on your accounts. Configure auth.keys (llm-router keys create) "
+            "or listen on 127.0.0.1.",
+            ", ".join(sorted(real)),
+            listen,
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 async def serve(config: RouterConfig) -> None:
@@ -85,7 +144,9 @@ async def serve(config: RouterConfig) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    log.info("shutting down: health NOT_SERVING, refusing new calls, %.1fs grace for in-flight calls",
-             config.server.grace_period_s)
+    log.info(
+        "shutting down: health NOT_SERVING, refusing new calls, %.1fs grace for in-flight calls",
+        config.server.grace_period_s,
+    )
     await running.stop()
     log.info("stopped")

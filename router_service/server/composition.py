@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from router_service.analyzer import Analyzer
+from router_service.auth.authenticator import Authenticator
 from router_service.catalog import Catalog, ModelEntry, load_catalog
 from router_service.config import RouterConfig
 from router_service.domain import ModelRef
 from router_service.executor import Executor, Target
-from router_service.ledger import InMemoryLedger
+from router_service.ledger import Accountant, InMemoryBudgets, InMemoryLedger, InMemoryRateLimits, Journal
 from router_service.providers.registry import ProviderRegistry, build_registry
 from router_service.server.pipeline import RequestPipeline
 from router_service.server.servicer import RouterServicer
 from router_service.strategy import Planner
+
+log = logging.getLogger("llm_router")
 
 
 @dataclass
@@ -25,9 +29,19 @@ class RouterApp:
     registry: ProviderRegistry
     pipeline: RequestPipeline
     servicer: RouterServicer
+    authenticator: Authenticator
+    journal: Journal | None = None
+    # Called when the router can no longer keep its promises (e.g. the ledger journal fails).
+    unhealthy_listeners: list[Callable[[str], None]] = field(default_factory=list)
+
+    def mark_unhealthy(self, reason: str) -> None:
+        for listener in self.unhealthy_listeners:
+            listener(reason)
 
     async def aclose(self) -> None:
         await self.registry.aclose()
+        if self.journal is not None:
+            self.journal.close()
 
 
 def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) -> RouterApp:
@@ -44,14 +58,32 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
             return ""
         return registry.reasons.get(ref.provider, f"provider {ref.provider!r} is not configured")
 
+    journal = Journal(config.ledger.journal_path, config.ledger.journal_fsync) if config.ledger.journal_path else None
+    app_ref: list[RouterApp] = []
+    accountant = Accountant(
+        InMemoryLedger(config.ledger.recent_entries, config.ledger.remembered_request_ids),
+        InMemoryBudgets(),
+        InMemoryRateLimits(),
+        journal=journal,
+        on_journal_failure=lambda: app_ref[0].mark_unhealthy("the ledger journal cannot be written"),
+    )
+    entries, ratings = accountant.replay()
+    if journal is not None:
+        log.info("ledger journal %s replayed: %d entries, %d ratings", journal.path, entries, ratings)
+    authenticator = Authenticator(config.auth, config.tenants)
     baseline = ModelRef.parse(config.routing.baseline_model)
     pipeline = RequestPipeline(
         analyzer=Analyzer(),
         planner=Planner(catalog, config.routing),
         executor=Executor(resolve),
-        ledger=InMemoryLedger(recent_entries=config.ledger.recent_entries),
+        accountant=accountant,
         catalog=catalog,
         unavailable_reason=unavailable_reason,
         baseline=baseline if catalog.get(baseline) is not None else None,
+        tenant_limits=authenticator.tenant_limits,
     )
-    return RouterApp(config, catalog, registry, pipeline, RouterServicer(pipeline, config))
+    app = RouterApp(
+        config, catalog, registry, pipeline, RouterServicer(pipeline, config, authenticator), authenticator, journal
+    )
+    app_ref.append(app)
+    return app

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
-from google.rpc import code_pb2, error_details_pb2, status_pb2
+from google.rpc import error_details_pb2, status_pb2
 
 from router_service.executor import (
     AllCandidatesFailed,
@@ -16,6 +16,7 @@ from router_service.executor import (
     RequestRejected,
     StreamInterrupted,
 )
+from router_service.ledger import BudgetExceeded, RateLimited
 from router_service.providers.errors import ContextLengthExceeded, ProviderError
 from router_service.strategy.plan import ContextTooLarge, NoCandidate, PlanningError, UnknownModel
 
@@ -44,7 +45,8 @@ class RpcError(Exception):
 def invalid_argument(field: str, description: str) -> RpcError:
     violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=description)
     return RpcError(
-        grpc.StatusCode.INVALID_ARGUMENT, f"{field}: {description}",
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"{field}: {description}",
         [error_details_pb2.BadRequest(field_violations=[violation])],
     )
 
@@ -68,7 +70,8 @@ def from_planning(error: PlanningError) -> RpcError:
             type="ROUTING_CONSTRAINT", subject=error.constraint, description=str(error)
         )
         return RpcError(
-            grpc.StatusCode.FAILED_PRECONDITION, str(error),
+            grpc.StatusCode.FAILED_PRECONDITION,
+            str(error),
             [error_details_pb2.PreconditionFailure(violations=[violation])],
         )
     if isinstance(error, ContextTooLarge):
@@ -85,14 +88,14 @@ def from_execution(error: ExecutionError) -> RpcError:
         field = "messages" if isinstance(cause, ContextLengthExceeded) else "request"
         violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=cause.message)
         return RpcError(
-            grpc.StatusCode.INVALID_ARGUMENT, f"{cause.provider} rejected the request: {cause.message}",
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"{cause.provider} rejected the request: {cause.message}",
             [error_details_pb2.BadRequest(field_violations=[violation]), _provider_info(cause)],
         )
     if isinstance(error, StreamInterrupted):
         return RpcError(
             grpc.StatusCode.UNAVAILABLE,
-            f"the stream broke after {error.deltas} deltas and was not spliced with another model: "
-            f"{error.error}",
+            f"the stream broke after {error.deltas} deltas and was not spliced with another model: {error.error}",
             [_provider_info(error.error)],
         )
     if isinstance(error, AllCandidatesFailed):
@@ -115,4 +118,21 @@ def internal(request_id: str) -> RpcError:
     )
 
 
-assert code_pb2.INVALID_ARGUMENT == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+def from_budget(error: BudgetExceeded) -> RpcError:
+    violation = error_details_pb2.QuotaFailure.Violation(
+        subject=str(error.scope), description=f"{error.period.value} budget: {error}"
+    )
+    return RpcError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, str(error), [error_details_pb2.QuotaFailure(violations=[violation])]
+    )
+
+
+def from_rate_limit(error: RateLimited) -> RpcError:
+    violation = error_details_pb2.QuotaFailure.Violation(subject=str(error.scope), description=str(error))
+    delay = duration_pb2.Duration()
+    delay.FromNanoseconds(int(error.retry_after_s * 1e9))
+    return RpcError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        str(error),
+        [error_details_pb2.QuotaFailure(violations=[violation]), error_details_pb2.RetryInfo(retry_delay=delay)],
+    )

@@ -1,4 +1,4 @@
-"""One request's path through the components: analyse, plan, execute, account.
+"""One request's path through the components: analyse, plan, admit, execute, account.
 
 gRPC-free so the same steps serve Route, Complete and StreamComplete, the CLI and the benchmarks.
 """
@@ -13,15 +13,20 @@ from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 
 from router_service.analyzer import Analysis, Analyzer
+from router_service.auth import Caller
 from router_service.catalog import Catalog
-from router_service.domain import ChatMessage, GenerationParams, ModelRef
+from router_service.domain import ChatMessage, ErrorKind, GenerationParams, ModelRef
 from router_service.executor import Call, ExecutionTrace, Executor, StreamStarted, Target
-from router_service.ledger import InMemoryLedger, LedgerEntry, RequestStatus
+from router_service.ledger import Accountant, Admission, LedgerEntry, RequestStatus, Scope, SpendLimits
 from router_service.ledger.memory import FeedbackResult
 from router_service.providers.base import Completion, TextChunk
 from router_service.strategy import Planner, RoutePlan, RoutingPreferences
 
 log = logging.getLogger(__name__)
+
+# Output tokens charged against a tokens-per-minute limit at admission when the caller set no maximum;
+# corrected with the real count when the request is accounted.
+DEFAULT_OUTPUT_TOKEN_ESTIMATE = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +34,7 @@ class Routed:
     """A request that has been analysed and planned."""
 
     request_id: str
-    tenant: str
+    caller: Caller
     params: GenerationParams
     prefs: RoutingPreferences
     analysis: Analysis
@@ -38,21 +43,35 @@ class Routed:
     # time.monotonic() when the request arrived.
     started: float
 
+    @property
+    def tenant(self) -> str:
+        return self.caller.tenant
+
 
 class RequestPipeline:
     def __init__(
-        self, analyzer: Analyzer, planner: Planner, executor: Executor, ledger: InMemoryLedger,
-        catalog: Catalog, unavailable_reason: Callable[[ModelRef], str], baseline: ModelRef | None,
-        clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time,
+        self,
+        analyzer: Analyzer,
+        planner: Planner,
+        executor: Executor,
+        accountant: Accountant,
+        catalog: Catalog,
+        unavailable_reason: Callable[[ModelRef], str],
+        baseline: ModelRef | None,
+        tenant_limits: Callable[[str], SpendLimits | None],
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         remembered_analyses: int = 50_000,
     ) -> None:
         self.analyzer = analyzer
         self.planner = planner
         self.executor = executor
-        self.ledger = ledger
+        self.accountant = accountant
+        self.ledger = accountant.ledger
         self.catalog = catalog
         self.unavailable_reason = unavailable_reason
         self.baseline = baseline
+        self._tenant_limits = tenant_limits
         self._clock = clock
         self._wall_clock = wall_clock
         # Request ids being executed now: a concurrent duplicate must not spend twice.
@@ -61,28 +80,44 @@ class RequestPipeline:
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self._analyses_limit = remembered_analyses
 
-    def route(self, request_id: str, tenant: str, messages: tuple[ChatMessage, ...],
-              params: GenerationParams, prefs: RoutingPreferences) -> Routed:
-        started = self._clock()
-        analysis = self.analyzer.analyze(messages)
-        agent = "GENERAL"
-        plan = self.planner.plan(analysis, messages, params, prefs, self.available, routing_key=tenant)
-        return Routed(request_id, tenant, params, prefs, analysis, agent, plan, started)
-
     def available(self, ref: ModelRef) -> bool:
         return not self.unavailable_reason(ref)
 
-    def planner_baseline(self) -> ModelRef | None:
-        return self.baseline
+    def route(
+        self,
+        request_id: str,
+        caller: Caller,
+        messages: tuple[ChatMessage, ...],
+        params: GenerationParams,
+        prefs: RoutingPreferences,
+    ) -> Routed:
+        started = self._clock()
+        analysis = self.analyzer.analyze(messages)
+        agent = "GENERAL"
+        available = self.available
+        if caller.allowed_models:
 
-    def feedback(self, request_id: str, rating: int) -> FeedbackResult | None:
-        result = self.ledger.record_feedback(request_id, rating)
-        if result is not None:
-            entry = self.catalog.get(result.model)
-            analysis = self._analyses.get(request_id)
-            if entry is not None and analysis is not None:
-                self.planner.record_feedback(result.model, analysis, rating)
-        return result
+            def available(ref: ModelRef) -> bool:
+                return caller.may_use(ref) and self.available(ref)
+
+        plan = self.planner.plan(analysis, messages, params, prefs, available, routing_key=caller.tenant)
+        return Routed(request_id, caller, params, prefs, analysis, agent, plan, started)
+
+    def scopes(self, caller: Caller) -> list[tuple[Scope, SpendLimits]]:
+        scopes = []
+        tenant_limits = self._tenant_limits(caller.tenant)
+        if tenant_limits is not None:
+            scopes.append((Scope("tenant", caller.tenant), tenant_limits))
+        if caller.key_id and caller.limits is not None:
+            scopes.append((Scope("key", caller.key_id), caller.limits))
+        return scopes
+
+    def admit(self, routed: Routed) -> Admission:
+        """Refuse (BudgetExceeded / RateLimited) before any provider is called, or reserve the estimate."""
+        tokens = routed.analysis.features.token_estimate + (
+            routed.params.max_output_tokens or DEFAULT_OUTPUT_TOKEN_ESTIMATE
+        )
+        return self.accountant.admit(self.scopes(routed.caller), routed.plan.estimated_cost_nano_usd, tokens)
 
     def targets(self, routed: Routed) -> list[Target]:
         return self.executor.targets(routed.plan.candidates)
@@ -93,35 +128,58 @@ class RequestPipeline:
     async def complete(self, routed: Routed, deadline: float, trace: ExecutionTrace) -> Completion:
         return await self.executor.complete(self.targets(routed), self.call(routed, deadline), trace)
 
-    def stream(self, routed: Routed, deadline: float,
-               trace: ExecutionTrace) -> AsyncGenerator[StreamStarted | TextChunk, None]:
+    def stream(
+        self, routed: Routed, deadline: float, trace: ExecutionTrace
+    ) -> AsyncGenerator[StreamStarted | TextChunk, None]:
         return self.executor.stream(self.targets(routed), self.call(routed, deadline), trace)
 
-    def account(self, routed: Routed, trace: ExecutionTrace, status: RequestStatus, rpc: str) -> LedgerEntry:
+    def account(
+        self, routed: Routed, trace: ExecutionTrace, status: RequestStatus, rpc: str, admission: Admission | None
+    ) -> LedgerEntry:
         """Write the request's one ledger entry and feed the planner's statistics."""
         latency = self._clock() - routed.started
         model = trace.last_model or routed.plan.selected.ref
         baseline = routed.plan.baseline
         baseline_cost = baseline.cost_nano_usd(trace.usage) if baseline is not None else 0
         entry = LedgerEntry(
-            request_id=routed.request_id, tenant=routed.tenant, timestamp=self._wall_clock(), model=model,
-            usage=trace.usage, cost_nano_usd=trace.cost_nano_usd, baseline_cost_nano_usd=baseline_cost,
-            latency_s=latency, status=status, attempts=tuple(trace.attempts), rpc=rpc, agent=routed.agent,
-            domain=routed.analysis.domain, complexity=routed.analysis.complexity,
-            strategy=routed.plan.strategy, experiment_arm=routed.plan.experiment_arm,
+            request_id=routed.request_id,
+            tenant=routed.tenant,
+            timestamp=self._wall_clock(),
+            model=model,
+            usage=trace.usage,
+            cost_nano_usd=trace.cost_nano_usd,
+            baseline_cost_nano_usd=baseline_cost,
+            latency_s=latency,
+            status=status,
+            attempts=tuple(trace.attempts),
+            rpc=rpc,
+            agent=routed.agent,
+            domain=routed.analysis.domain,
+            complexity=routed.analysis.complexity,
+            strategy=routed.plan.strategy,
+            experiment_arm=routed.plan.experiment_arm,
+            key_id=routed.caller.key_id,
         )
-        if not self.ledger.record(entry):
+        if not self.accountant.record(entry, admission):
             log.error("ledger already had request %s; the duplicate was not recorded", routed.request_id)
         self._analyses[routed.request_id] = routed.analysis
         if len(self._analyses) > self._analyses_limit:
             self._analyses.popitem(last=False)
         for attempt in trace.attempts:
-            if attempt.error_kind.name in ("CANCELLED", "SKIPPED"):
+            if attempt.error_kind in (ErrorKind.CANCELLED, ErrorKind.SKIPPED):
                 continue
             self.planner.record_outcome(
-                attempt.model, routed.analysis, attempt.error_kind.name == "NONE", attempt.latency_s
+                attempt.model, routed.analysis, attempt.error_kind == ErrorKind.NONE, attempt.latency_s
             )
         return entry
+
+    def feedback(self, request_id: str, rating: int, tenant: str | None = None) -> FeedbackResult | None:
+        result = self.accountant.feedback(request_id, rating, tenant)
+        if result is not None:
+            analysis = self._analyses.get(request_id)
+            if analysis is not None and self.catalog.get(result.model) is not None:
+                self.planner.record_feedback(result.model, analysis, rating)
+        return result
 
     @staticmethod
     def status_for(error: BaseException | None) -> RequestStatus:

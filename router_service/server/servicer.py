@@ -4,58 +4,87 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
-from typing import Any
 from collections.abc import AsyncIterator
 from contextlib import aclosing
+from typing import Any
 
 import grpc
 from grpc_status import rpc_status
 from llmrouter.v1 import router_pb2 as pb
 from llmrouter.v1 import router_pb2_grpc as pb_grpc
 
+from router_service.auth import Caller
+from router_service.auth.authenticator import Authenticator, AuthError, BadTenant
 from router_service.config import RouterConfig
 from router_service.executor import ExecutionError, ExecutionTrace, StreamStarted
-from router_service.ledger import Dimension, ReportQuery, ReportRow
+from router_service.ledger import (
+    Admission,
+    BudgetExceeded,
+    BudgetState,
+    BudgetStatus,
+    Dimension,
+    Period,
+    RateLimited,
+    ReportQuery,
+    ReportRow,
+    Scope,
+)
 from router_service.server import translate as tr
-from router_service.server.errors import RpcError, from_execution, from_planning, internal, invalid_argument
+from router_service.server.errors import (
+    RpcError,
+    from_budget,
+    from_execution,
+    from_planning,
+    from_rate_limit,
+    internal,
+    invalid_argument,
+)
 from router_service.server.pipeline import RequestPipeline, Routed
 from router_service.strategy import PlanningError
 
 log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
-_TENANT = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _GROUP_BY = {
-    pb.GROUP_BY_PROVIDER: Dimension.PROVIDER, pb.GROUP_BY_MODEL: Dimension.MODEL,
-    pb.GROUP_BY_TENANT: Dimension.TENANT, pb.GROUP_BY_AGENT: Dimension.AGENT,
-    pb.GROUP_BY_DOMAIN: Dimension.DOMAIN, pb.GROUP_BY_COMPLEXITY: Dimension.COMPLEXITY,
-    pb.GROUP_BY_STRATEGY: Dimension.STRATEGY, pb.GROUP_BY_EXPERIMENT_ARM: Dimension.EXPERIMENT_ARM,
-    pb.GROUP_BY_HOUR: Dimension.HOUR, pb.GROUP_BY_DAY: Dimension.DAY,
+    pb.GROUP_BY_PROVIDER: Dimension.PROVIDER,
+    pb.GROUP_BY_MODEL: Dimension.MODEL,
+    pb.GROUP_BY_TENANT: Dimension.TENANT,
+    pb.GROUP_BY_AGENT: Dimension.AGENT,
+    pb.GROUP_BY_DOMAIN: Dimension.DOMAIN,
+    pb.GROUP_BY_COMPLEXITY: Dimension.COMPLEXITY,
+    pb.GROUP_BY_STRATEGY: Dimension.STRATEGY,
+    pb.GROUP_BY_EXPERIMENT_ARM: Dimension.EXPERIMENT_ARM,
+    pb.GROUP_BY_HOUR: Dimension.HOUR,
+    pb.GROUP_BY_DAY: Dimension.DAY,
 }
 
 
-def _metadata(context: Context, key: str) -> str:
+def _metadata(context: Context) -> dict[str, str]:
+    out: dict[str, str] = {}
     for k, v in context.invocation_metadata() or ():
-        if k == key:
-            return v if isinstance(v, str) else v.decode("utf-8", "replace")
-    return ""
+        if k in ("authorization", "x-tenant-id"):
+            out[k] = v if isinstance(v, str) else v.decode("utf-8", "replace")
+    return out
 
 
 class RouterServicer(pb_grpc.RouterServiceServicer):
-    def __init__(self, pipeline: RequestPipeline, config: RouterConfig) -> None:
+    def __init__(self, pipeline: RequestPipeline, config: RouterConfig, authenticator: Authenticator) -> None:
         self._pipeline = pipeline
         self._config = config
+        self._auth = authenticator
         self._default_timeout = config.limits.default_timeout_s
 
     # -- helpers ---------------------------------------------------------------------------------------
 
-    def _tenant(self, context: Context) -> str:
-        tenant = _metadata(context, "x-tenant-id") or "default"
-        if not _TENANT.match(tenant):
-            raise invalid_argument("metadata x-tenant-id", "must be 1-64 characters of [A-Za-z0-9._-]")
-        return tenant
+    def _caller(self, context: Context) -> Caller:
+        md = _metadata(context)
+        try:
+            return self._auth.caller(md.get("authorization", ""), md.get("x-tenant-id", ""))
+        except AuthError as exc:
+            raise RpcError(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from exc
+        except BadTenant as exc:
+            raise invalid_argument("metadata x-tenant-id", str(exc)) from exc
 
     def _deadline(self, context: Context) -> float:
         remaining = context.time_remaining()
@@ -63,15 +92,41 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         return time.monotonic() + budget
 
     def _route(self, request: pb.RouteRequest | pb.CompleteRequest, context: Context) -> Routed:
+        caller = self._caller(context)
         request_id = tr.request_id_of(request.request_id)
-        tenant = self._tenant(context)
         messages = tr.messages_of(request.messages, self._config.limits)
         params = tr.params_of(request.params)
         prefs = tr.preferences_of(request.preferences)
+        force = prefs.force_model
+        if force is not None and not (
+            caller.may_use(force) if force.model else caller.may_use_provider(force.provider)
+        ):
+            raise RpcError(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"caller key {caller.key_id!r} may not use {force.provider}/{force.model or '*'}",
+            )
         try:
-            return self._pipeline.route(request_id, tenant, messages, params, prefs)
+            return self._pipeline.route(request_id, caller, messages, params, prefs)
         except PlanningError as exc:
             raise from_planning(exc) from exc
+
+    def _admit(self, routed: Routed) -> Admission:
+        try:
+            return self._pipeline.admit(routed)
+        except BudgetExceeded as exc:
+            raise from_budget(exc) from exc
+        except RateLimited as exc:
+            raise from_rate_limit(exc) from exc
+
+    def _start(self, request: pb.CompleteRequest, context: Context) -> tuple[Routed, Admission]:
+        """Route, claim the request id and admit it; nothing is spent or recorded if this raises."""
+        routed = self._route(request, context)
+        self._claim(routed.request_id)
+        try:
+            return routed, self._admit(routed)
+        except BaseException:
+            self._pipeline.in_flight.discard(routed.request_id)
+            raise
 
     def _claim(self, request_id: str) -> None:
         """Refuse a request id that is running or already accounted for: it must not spend twice."""
@@ -104,8 +159,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
 
     async def Complete(self, request: pb.CompleteRequest, context: Context) -> pb.CompleteResponse:
         try:
-            routed = self._route(request, context)
-            self._claim(routed.request_id)
+            routed, admission = self._start(request, context)
         except Exception as exc:
             await self._fail(context, exc, request.request_id)
             raise
@@ -120,7 +174,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             self._pipeline.in_flight.discard(routed.request_id)
             status = self._pipeline.status_for(error)
             try:
-                self._pipeline.account(routed, trace, status, "Complete")
+                self._pipeline.account(routed, trace, status, "Complete", admission)
             except Exception:
                 log.exception("could not account request %s", routed.request_id)
             if isinstance(error, ExecutionError):
@@ -129,16 +183,17 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
                 await self._fail(context, error, routed.request_id)
         latency = time.monotonic() - routed.started
         return pb.CompleteResponse(
-            request_id=routed.request_id, decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent),
-            text=completion.text, summary=tr.summary_pb(trace, latency, None),
+            request_id=routed.request_id,
+            decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent),
+            text=completion.text,
+            summary=tr.summary_pb(trace, latency, None),
         )
 
     async def StreamComplete(
         self, request: pb.CompleteRequest, context: Context
     ) -> AsyncIterator[pb.StreamCompleteResponse]:
         try:
-            routed = self._route(request, context)
-            self._claim(routed.request_id)
+            routed, admission = self._start(request, context)
         except Exception as exc:
             await self._fail(context, exc, request.request_id)
             raise
@@ -165,7 +220,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         finally:
             self._pipeline.in_flight.discard(rid)
             try:
-                self._pipeline.account(routed, trace, self._pipeline.status_for(error), "StreamComplete")
+                self._pipeline.account(routed, trace, self._pipeline.status_for(error), "StreamComplete", admission)
             except Exception:
                 log.exception("could not account request %s", rid)
             if isinstance(error, ExecutionError):
@@ -176,26 +231,46 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         ttft = trace.first_token_at - routed.started if trace.first_token_at is not None else None
         yield pb.StreamCompleteResponse(request_id=rid, summary=tr.summary_pb(trace, latency, ttft))
 
-    async def CostReport(
-        self, request: pb.CostReportRequest, context: Context
-    ) -> pb.CostReportResponse:
+    async def CostReport(self, request: pb.CostReportRequest, context: Context) -> pb.CostReportResponse:
         try:
-            query = self._report_query(request)
+            caller = self._caller(context)
+            query = self._report_query(request, caller)
             report = await asyncio.to_thread(self._pipeline.ledger.report, query)
             response = pb.CostReportResponse(
-                totals=_row_pb(report.totals), rows=[_row_pb(r) for r in report.rows],
+                totals=_row_pb(report.totals),
+                rows=[_row_pb(r) for r in report.rows],
             )
             response.start_time.FromNanoseconds(int(report.start * 1e9))
             response.end_time.FromNanoseconds(int(report.end * 1e9))
-            baseline = self._pipeline.planner_baseline()
-            if baseline is not None:
-                response.baseline_model.CopyFrom(tr.model_ref_pb(baseline))
+            if self._pipeline.baseline is not None:
+                response.baseline_model.CopyFrom(tr.model_ref_pb(self._pipeline.baseline))
+            response.budgets.extend(_budget_pb(b) for b in self._budgets(query, caller))
             return response
         except Exception as exc:
             await self._fail(context, exc, "")
             raise
 
-    def _report_query(self, request: pb.CostReportRequest) -> ReportQuery:
+    def _budgets(self, query: ReportQuery, caller: Caller) -> list[BudgetStatus]:
+        scopes = []
+        tenants = query.tenants or frozenset(self._config.tenants) | {caller.tenant}
+        for tenant in sorted(tenants):
+            limits = self._auth.tenant_limits(tenant)
+            if limits is not None:
+                scopes.append((Scope("tenant", tenant), limits))
+        for key in self._config.auth.keys:
+            if key.tenant in tenants and (caller.admin or key.id == caller.key_id):
+                scopes.append((Scope("key", key.id), key.limits))
+        return self._pipeline.accountant.budget_status(scopes)
+
+    def _report_query(self, request: pb.CostReportRequest, caller: Caller) -> ReportQuery:
+        tenants = frozenset(request.tenants)
+        if not caller.admin:
+            if tenants - {caller.tenant}:
+                raise RpcError(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"caller key {caller.key_id!r} may only report on tenant {caller.tenant!r}",
+                )
+            tenants = frozenset({caller.tenant})
         dims = []
         for i, value in enumerate(request.group_by):
             if value not in _GROUP_BY:
@@ -206,14 +281,17 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         if start is not None and end is not None and end <= start:
             raise invalid_argument("end_time", "must be after start_time")
         return ReportQuery(
-            start=start, end=end, tenants=frozenset(request.tenants), providers=frozenset(request.providers),
-            models=frozenset(request.models), group_by=tuple(dims),
+            start=start,
+            end=end,
+            tenants=tenants,
+            providers=frozenset(request.providers),
+            models=frozenset(request.models),
+            group_by=tuple(dims),
         )
 
-    async def ListModels(
-        self, request: pb.ListModelsRequest, context: Context
-    ) -> pb.ListModelsResponse:
+    async def ListModels(self, request: pb.ListModelsRequest, context: Context) -> pb.ListModelsResponse:
         try:
+            caller = self._caller(context)
             if request.capability and request.capability not in pb.Capability.values():
                 raise invalid_argument("capability", f"unknown capability value {request.capability}")
             if request.tier and request.tier not in pb.ModelTier.values():
@@ -228,6 +306,8 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
                     continue
                 info = tr.model_info_pb(entry)
                 reason = self._pipeline.unavailable_reason(entry.ref)
+                if not reason and not caller.may_use(entry.ref):
+                    reason = "not allowed for this caller key"
                 info.available = not reason
                 info.unavailable_reason = reason
                 if request.available_only and reason:
@@ -238,17 +318,18 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             await self._fail(context, exc, "")
             raise
 
-    async def SubmitFeedback(
-        self, request: pb.SubmitFeedbackRequest, context: Context
-    ) -> pb.SubmitFeedbackResponse:
+    async def SubmitFeedback(self, request: pb.SubmitFeedbackRequest, context: Context) -> pb.SubmitFeedbackResponse:
         try:
+            caller = self._caller(context)
             if not request.request_id:
                 raise invalid_argument("request_id", "is required")
             if not 1 <= request.rating <= 5:
                 raise invalid_argument("rating", "must be between 1 and 5")
             if len(request.comment) > 4096:
                 raise invalid_argument("comment", "at most 4096 characters")
-            result = self._pipeline.feedback(request.request_id, request.rating)
+            result = self._pipeline.feedback(
+                request.request_id, request.rating, None if caller.admin else caller.tenant
+            )
             if result is None:
                 raise RpcError(grpc.StatusCode.NOT_FOUND, f"no request {request.request_id} in the ledger")
             return pb.SubmitFeedbackResponse(model=tr.model_ref_pb(result.model), replaced=result.replaced)
@@ -257,22 +338,54 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             raise
 
 
+_BUDGET_STATES = {
+    BudgetState.OK: pb.BUDGET_STATE_OK,
+    BudgetState.SOFT_LIMIT: pb.BUDGET_STATE_SOFT_LIMIT,
+    BudgetState.EXHAUSTED: pb.BUDGET_STATE_EXHAUSTED,
+}
+
+
+def _budget_pb(status: BudgetStatus) -> pb.BudgetStatus:
+    out = pb.BudgetStatus(
+        scope=str(status.scope),
+        period=pb.BUDGET_PERIOD_DAY if status.period is Period.DAY else pb.BUDGET_PERIOD_MONTH,
+        limit_nano_usd=status.limit_nano_usd,
+        spent_nano_usd=status.spent_nano_usd,
+        reserved_nano_usd=status.reserved_nano_usd,
+        state=_BUDGET_STATES[status.state],
+    )
+    out.period_start.FromNanoseconds(int(status.period_start * 1e9))
+    return out
+
+
 def _row_pb(row: ReportRow) -> pb.CostRow:
     key = row.key
     out = pb.CostRow(
-        provider=key.provider, model=key.model, tenant=key.tenant, agent=key.agent,
+        provider=key.provider,
+        model=key.model,
+        tenant=key.tenant,
+        agent=key.agent,
         domain=pb.Domain.ValueType(key.domain),
         complexity=pb.ComplexityTier.ValueType(key.complexity or 0),
-        strategy=tr.STRATEGY_ENUMS.get(key.strategy, pb.STRATEGY_UNSPECIFIED), experiment_arm=key.experiment_arm,
-        requests=row.requests, errors=row.errors, input_tokens=row.input_tokens, output_tokens=row.output_tokens,
-        cached_input_tokens=row.cached_input_tokens, cost_nano_usd=row.cost_nano_usd,
-        baseline_cost_nano_usd=row.baseline_cost_nano_usd, savings_nano_usd=row.savings_nano_usd,
-        savings_percent=row.savings_percent, cache_hits=row.cache_hits,
-        cache_saved_nano_usd=row.cache_saved_nano_usd, latency_p50=tr.duration_pb(row.latency_p50_s),
-        latency_p95=tr.duration_pb(row.latency_p95_s), latency_p99=tr.duration_pb(row.latency_p99_s),
-        ratings=row.ratings, average_rating=row.average_rating,
+        strategy=tr.STRATEGY_ENUMS.get(key.strategy, pb.STRATEGY_UNSPECIFIED),
+        experiment_arm=key.experiment_arm,
+        requests=row.requests,
+        errors=row.errors,
+        input_tokens=row.input_tokens,
+        output_tokens=row.output_tokens,
+        cached_input_tokens=row.cached_input_tokens,
+        cost_nano_usd=row.cost_nano_usd,
+        baseline_cost_nano_usd=row.baseline_cost_nano_usd,
+        savings_nano_usd=row.savings_nano_usd,
+        savings_percent=row.savings_percent,
+        cache_hits=row.cache_hits,
+        cache_saved_nano_usd=row.cache_saved_nano_usd,
+        latency_p50=tr.duration_pb(row.latency_p50_s),
+        latency_p95=tr.duration_pb(row.latency_p95_s),
+        latency_p99=tr.duration_pb(row.latency_p99_s),
+        ratings=row.ratings,
+        average_rating=row.average_rating,
     )
     if key.bucket_start is not None:
         out.bucket_start.FromNanoseconds(int(key.bucket_start * 1e9))
     return out
-

@@ -28,7 +28,11 @@ STRATEGY_NAMES: dict[pb.Strategy.ValueType, str] = {
     pb.STRATEGY_RULES: "rules",
 }
 STRATEGY_ENUMS = {name: number for number, name in STRATEGY_NAMES.items()}
-USER_TIERS: dict[pb.UserTier.ValueType, str] = {pb.USER_TIER_FREE: "free", pb.USER_TIER_PRO: "pro", pb.USER_TIER_ENTERPRISE: "enterprise"}
+USER_TIERS: dict[pb.UserTier.ValueType, str] = {
+    pb.USER_TIER_FREE: "free",
+    pb.USER_TIER_PRO: "pro",
+    pb.USER_TIER_ENTERPRISE: "enterprise",
+}
 _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 MAX_STOP_SEQUENCES = 8
 
@@ -57,9 +61,7 @@ def messages_of(items: Sequence[pb.Message], limits: LimitsSettings) -> tuple[Ch
         size += len(item.content.encode("utf-8"))
         out.append(ChatMessage(Role(item.role), item.content, item.name))
     if size > limits.max_request_bytes:
-        raise invalid_argument(
-            "messages", f"content is {size} bytes; at most {limits.max_request_bytes} bytes allowed"
-        )
+        raise invalid_argument("messages", f"content is {size} bytes; at most {limits.max_request_bytes} bytes allowed")
     if out[-1].role != Role.USER:
         raise invalid_argument(f"messages[{len(out) - 1}].role", "the last message must be from the user")
     return tuple(out)
@@ -129,10 +131,16 @@ def preferences_of(prefs: pb.RoutingPreferences) -> RoutingPreferences:
             raise invalid_argument("preferences.force_model.provider", "a forced model needs its provider")
         force = ModelRef(prefs.force_model.provider, prefs.force_model.model)
     return RoutingPreferences(
-        strategy=strategy, weights=weights, constraints=constraints,
-        allowed_providers=frozenset(prefs.allowed_providers), denied_providers=frozenset(prefs.denied_providers),
-        force_model=force, user_tier=tier, allow_context_trimming=prefs.allow_context_trimming,
-        use_agent=prefs.use_agent, latency_sensitive=prefs.latency_sensitive,
+        strategy=strategy,
+        weights=weights,
+        constraints=constraints,
+        allowed_providers=frozenset(prefs.allowed_providers),
+        denied_providers=frozenset(prefs.denied_providers),
+        force_model=force,
+        user_tier=tier,
+        allow_context_trimming=prefs.allow_context_trimming,
+        use_agent=prefs.use_agent,
+        latency_sensitive=prefs.latency_sensitive,
     )
 
 
@@ -148,8 +156,10 @@ def duration_pb(seconds: float) -> duration_pb2.Duration:
 
 def usage_pb(usage: Usage) -> pb.Usage:
     return pb.Usage(
-        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-        cached_input_tokens=usage.cached_input_tokens, cache_write_input_tokens=usage.cache_write_input_tokens,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cached_input_tokens=usage.cached_input_tokens,
+        cache_write_input_tokens=usage.cache_write_input_tokens,
         estimated=usage.estimated,
     )
 
@@ -158,25 +168,42 @@ def analysis_pb(a: Analysis) -> pb.Analysis:
     f = a.features
     return pb.Analysis(
         features=pb.PromptFeatures(
-            token_estimate=f.token_estimate, characters=f.characters, words=f.words, sentences=f.sentences,
-            questions=f.questions, code_blocks=f.code_blocks, code_lines=f.code_lines,
-            math_expressions=f.math_expressions, list_items=f.list_items, urls=f.urls, turns=f.turns,
+            token_estimate=f.token_estimate,
+            characters=f.characters,
+            words=f.words,
+            sentences=f.sentences,
+            questions=f.questions,
+            code_blocks=f.code_blocks,
+            code_lines=f.code_lines,
+            math_expressions=f.math_expressions,
+            list_items=f.list_items,
+            urls=f.urls,
+            turns=f.turns,
         ),
-        language=pb.Language.ValueType(a.language), language_confidence=a.language_confidence,
-        complexity=pb.ComplexityTier.ValueType(a.complexity), complexity_score=a.complexity_score,
+        language=pb.Language.ValueType(a.language),
+        language_confidence=a.language_confidence,
+        complexity=pb.ComplexityTier.ValueType(a.complexity),
+        complexity_score=a.complexity_score,
         complexity_confidence=a.complexity_confidence,
-        domain=pb.Domain.ValueType(a.domain), domain_confidence=a.domain_confidence,
-        intent=pb.Intent.ValueType(a.intent), intent_confidence=a.intent_confidence, sources=list(a.sources),
+        domain=pb.Domain.ValueType(a.domain),
+        domain_confidence=a.domain_confidence,
+        intent=pb.Intent.ValueType(a.intent),
+        intent_confidence=a.intent_confidence,
+        sources=list(a.sources),
     )
 
 
 def decision_pb(plan: RoutePlan, analysis: Analysis, agent: str) -> pb.RouteDecision:
     alternatives = [
         pb.ScoredCandidate(
-            model=model_ref_pb(c.entry.ref), tier=pb.ModelTier.ValueType(c.entry.tier), score=c.score,
-            parts=pb.ScoreParts(quality=c.parts.quality, cost=c.parts.cost, latency=c.parts.latency,
-                                tier_fit=c.parts.tier_fit),
-            estimated_cost_nano_usd=c.estimated_cost_nano_usd, eligible=c.eligible,
+            model=model_ref_pb(c.entry.ref),
+            tier=pb.ModelTier.ValueType(c.entry.tier),
+            score=c.score,
+            parts=pb.ScoreParts(
+                quality=c.parts.quality, cost=c.parts.cost, latency=c.parts.latency, tier_fit=c.parts.tier_fit
+            ),
+            estimated_cost_nano_usd=c.estimated_cost_nano_usd,
+            eligible=c.eligible,
             excluded_reason=c.excluded_reason,
         )
         for c in plan.alternatives
@@ -184,11 +211,15 @@ def decision_pb(plan: RoutePlan, analysis: Analysis, agent: str) -> pb.RouteDeci
     decision = pb.RouteDecision(
         selected=model_ref_pb(plan.selected.ref),
         fallbacks=[model_ref_pb(e.ref) for e in plan.candidates[1:]],
-        alternatives=alternatives, analysis=analysis_pb(analysis), reason=plan.reason,
+        alternatives=alternatives,
+        analysis=analysis_pb(analysis),
+        reason=plan.reason,
         strategy=STRATEGY_ENUMS.get(plan.strategy, pb.STRATEGY_UNSPECIFIED),
         estimated_cost_nano_usd=plan.estimated_cost_nano_usd,
-        baseline_cost_nano_usd=plan.baseline_cost_nano_usd, agent=agent,
-        experiment_arm=plan.experiment_arm, trimmed_messages=plan.trimmed_messages,
+        baseline_cost_nano_usd=plan.baseline_cost_nano_usd,
+        agent=agent,
+        experiment_arm=plan.experiment_arm,
+        trimmed_messages=plan.trimmed_messages,
         warnings=list(plan.warnings),
     )
     if plan.baseline is not None:
@@ -198,18 +229,27 @@ def decision_pb(plan: RoutePlan, analysis: Analysis, agent: str) -> pb.RouteDeci
 
 def attempt_pb(a: AttemptRecord) -> pb.Attempt:
     return pb.Attempt(
-        model=model_ref_pb(a.model), deployment=a.deployment, error_kind=pb.ErrorKind.ValueType(a.error_kind),
-        error_message=a.error_message, http_status=a.http_status, latency=duration_pb(a.latency_s),
+        model=model_ref_pb(a.model),
+        deployment=a.deployment,
+        error_kind=pb.ErrorKind.ValueType(a.error_kind),
+        error_message=a.error_message,
+        http_status=a.http_status,
+        latency=duration_pb(a.latency_s),
         usage=usage_pb(a.usage),
     )
 
 
-def summary_pb(trace: ExecutionTrace, latency_s: float, ttft_s: float | None,
-               cache: pb.CacheInfo | None = None) -> pb.CompletionSummary:
+def summary_pb(
+    trace: ExecutionTrace, latency_s: float, ttft_s: float | None, cache: pb.CacheInfo | None = None
+) -> pb.CompletionSummary:
     summary = pb.CompletionSummary(
-        deployment=trace.deployment, finish_reason=pb.FinishReason.ValueType(trace.finish_reason), usage=usage_pb(trace.usage),
-        cost_nano_usd=trace.cost_nano_usd, attempts=[attempt_pb(a) for a in trace.attempts],
-        warnings=list(trace.warnings), latency=duration_pb(latency_s),
+        deployment=trace.deployment,
+        finish_reason=pb.FinishReason.ValueType(trace.finish_reason),
+        usage=usage_pb(trace.usage),
+        cost_nano_usd=trace.cost_nano_usd,
+        attempts=[attempt_pb(a) for a in trace.attempts],
+        warnings=list(trace.warnings),
+        latency=duration_pb(latency_s),
     )
     if trace.answering is not None:
         summary.model.CopyFrom(model_ref_pb(trace.answering))
@@ -224,16 +264,25 @@ def model_info_pb(entry: ModelEntry) -> pb.ModelInfo:
     def pricing(tier_index: int) -> pb.Pricing:
         p = entry.prices[tier_index]
         return pb.Pricing(
-            input_nano_usd_per_mtok=p.input, output_nano_usd_per_mtok=p.output,
-            cached_input_nano_usd_per_mtok=p.cached_input, cache_write_nano_usd_per_mtok=p.cache_write,
+            input_nano_usd_per_mtok=p.input,
+            output_nano_usd_per_mtok=p.output,
+            cached_input_nano_usd_per_mtok=p.cached_input,
+            cache_write_nano_usd_per_mtok=p.cache_write,
             above_input_tokens=p.above_input_tokens,
         )
 
     return pb.ModelInfo(
-        model=model_ref_pb(entry.ref), tier=pb.ModelTier.ValueType(entry.tier), pricing=pricing(0),
+        model=model_ref_pb(entry.ref),
+        tier=pb.ModelTier.ValueType(entry.tier),
+        pricing=pricing(0),
         long_context_pricing=[pricing(i) for i in range(1, len(entry.prices))],
-        context_window=entry.context_window, max_output_tokens=entry.max_output_tokens,
-        capabilities=[pb.Capability.ValueType(c) for c in sorted(entry.capabilities)], quality=entry.quality,
-        domain_quality=[pb.DomainQuality(domain=pb.Domain.ValueType(d), quality=q) for d, q in sorted(entry.domain_quality.items())],
-        latency_prior=duration_pb(entry.latency_prior_ms / 1000), price_date=entry.price_date,
+        context_window=entry.context_window,
+        max_output_tokens=entry.max_output_tokens,
+        capabilities=[pb.Capability.ValueType(c) for c in sorted(entry.capabilities)],
+        quality=entry.quality,
+        domain_quality=[
+            pb.DomainQuality(domain=pb.Domain.ValueType(d), quality=q) for d, q in sorted(entry.domain_quality.items())
+        ],
+        latency_prior=duration_pb(entry.latency_prior_ms / 1000),
+        price_date=entry.price_date,
     )

@@ -24,26 +24,44 @@ BAD_REQUESTS: list[tuple[str, pb.CompleteRequest, str]] = [
     ("no messages", pb.CompleteRequest(), "messages"),
     ("empty user content", pb.CompleteRequest(messages=user("   ")), "messages[0].content"),
     ("role not set", pb.CompleteRequest(messages=[pb.Message(content="hi")]), "messages[0].role"),
-    ("unknown role value", pb.CompleteRequest(messages=[pb.Message(role=99, content="hi")]),  # type: ignore[arg-type]
-     "messages[0].role"),
-    ("last message not from user",
-     pb.CompleteRequest(messages=[*user("hi"), pb.Message(role=pb.ROLE_ASSISTANT, content="hello")]),
-     "messages[1].role"),
-    ("temperature out of range",
-     pb.CompleteRequest(messages=user("hi"), params=pb.GenerationParams(temperature=3.5)), "params.temperature"),
+    (
+        "unknown role value",
+        pb.CompleteRequest(messages=[pb.Message(role=99, content="hi")]),  # type: ignore[arg-type]
+        "messages[0].role",
+    ),
+    (
+        "last message not from user",
+        pb.CompleteRequest(messages=[*user("hi"), pb.Message(role=pb.ROLE_ASSISTANT, content="hello")]),
+        "messages[1].role",
+    ),
+    (
+        "temperature out of range",
+        pb.CompleteRequest(messages=user("hi"), params=pb.GenerationParams(temperature=3.5)),
+        "params.temperature",
+    ),
     ("top_p zero", pb.CompleteRequest(messages=user("hi"), params=pb.GenerationParams(top_p=0)), "params.top_p"),
-    ("max tokens zero",
-     pb.CompleteRequest(messages=user("hi"), params=pb.GenerationParams(max_output_tokens=0)),
-     "params.max_output_tokens"),
-    ("too many stops",
-     pb.CompleteRequest(messages=user("hi"), params=pb.GenerationParams(stop=["x"] * 9)), "params.stop"),
-    ("unknown strategy",
-     pb.CompleteRequest(messages=user("hi"), preferences=pb.RoutingPreferences(strategy=42)),  # type: ignore[arg-type]
-     "preferences.strategy"),
-    ("negative weight",
-     pb.CompleteRequest(messages=user("hi"),
-                        preferences=pb.RoutingPreferences(weights=pb.Weights(cost=-1, quality=1))),
-     "preferences.weights.cost"),
+    (
+        "max tokens zero",
+        pb.CompleteRequest(messages=user("hi"), params=pb.GenerationParams(max_output_tokens=0)),
+        "params.max_output_tokens",
+    ),
+    (
+        "too many stops",
+        pb.CompleteRequest(messages=user("hi"), params=pb.GenerationParams(stop=["x"] * 9)),
+        "params.stop",
+    ),
+    (
+        "unknown strategy",
+        pb.CompleteRequest(messages=user("hi"), preferences=pb.RoutingPreferences(strategy=42)),  # type: ignore[arg-type]
+        "preferences.strategy",
+    ),
+    (
+        "negative weight",
+        pb.CompleteRequest(
+            messages=user("hi"), preferences=pb.RoutingPreferences(weights=pb.Weights(cost=-1, quality=1))
+        ),
+        "preferences.weights.cost",
+    ),
     ("bad request id", pb.CompleteRequest(messages=user("hi"), request_id="has space"), "request_id"),
 ]
 
@@ -52,9 +70,14 @@ BAD_REQUESTS: list[tuple[str, pb.CompleteRequest, str]] = [
 async def test_invalid_argument_names_the_field(
     stub: pb_grpc.RouterServiceAsyncStub, name: str, bad: pb.CompleteRequest, field: str
 ) -> None:
-    for call in (stub.Complete(bad), stub.Route(pb.RouteRequest(
-            messages=bad.messages, params=bad.params, preferences=bad.preferences,
-            request_id=bad.request_id))):
+    for call in (
+        stub.Complete(bad),
+        stub.Route(
+            pb.RouteRequest(
+                messages=bad.messages, params=bad.params, preferences=bad.preferences, request_id=bad.request_id
+            )
+        ),
+    ):
         error = await expect_error(call, grpc.StatusCode.INVALID_ARGUMENT)
         assert field in field_violations(error), (name, error.details())
     stream_error = await expect_error(_drain(stub.StreamComplete(bad)), grpc.StatusCode.INVALID_ARGUMENT)
@@ -70,19 +93,22 @@ async def test_oversized_request(server_factory: ServerFactory) -> None:
     running = await server_factory(make_config(limits={"max_request_bytes": 2048}))
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         stub = pb_grpc.RouterServiceStub(channel)
-        error = await expect_error(stub.Complete(pb.CompleteRequest(messages=user("x" * 3000))),
-                                   grpc.StatusCode.INVALID_ARGUMENT)
+        error = await expect_error(
+            stub.Complete(pb.CompleteRequest(messages=user("x" * 3000))), grpc.StatusCode.INVALID_ARGUMENT
+        )
         assert field_violations(error) == ["messages"]
         assert "3000 bytes" in (error.details() or "")
         # Past the transport limit gRPC itself refuses the message.
-        await expect_error(stub.Complete(pb.CompleteRequest(messages=user("x" * 200_000))),
-                           grpc.StatusCode.RESOURCE_EXHAUSTED)
+        await expect_error(
+            stub.Complete(pb.CompleteRequest(messages=user("x" * 200_000))), grpc.StatusCode.RESOURCE_EXHAUSTED
+        )
 
 
 async def test_unknown_forced_model_is_not_found(stub: pb_grpc.RouterServiceAsyncStub) -> None:
     prefs = pb.RoutingPreferences(force_model=pb.ModelRef(provider="demo", model="no-such-model"))
-    error = await expect_error(stub.Route(pb.RouteRequest(messages=user("hi"), preferences=prefs)),
-                               grpc.StatusCode.NOT_FOUND)
+    error = await expect_error(
+        stub.Route(pb.RouteRequest(messages=user("hi"), preferences=prefs)), grpc.StatusCode.NOT_FOUND
+    )
     assert "no-such-model" in (error.details() or "")
     prefs = pb.RoutingPreferences(force_model=pb.ModelRef(provider="nobody", model=""))
     await expect_error(stub.Route(pb.RouteRequest(messages=user("hi"), preferences=prefs)), grpc.StatusCode.NOT_FOUND)
@@ -101,8 +127,10 @@ async def test_deadline_is_honoured_and_accounted(server_factory: ServerFactory)
         stub = pb_grpc.RouterServiceStub(channel)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await expect_error(stub.Complete(pb.CompleteRequest(messages=user("hi"), request_id="slow-1"), timeout=0.3),
-                           grpc.StatusCode.DEADLINE_EXCEEDED)
+        await expect_error(
+            stub.Complete(pb.CompleteRequest(messages=user("hi"), request_id="slow-1"), timeout=0.3),
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+        )
         assert loop.time() - started < 0.3 + 0.2
         call = stub.StreamComplete(pb.CompleteRequest(messages=user("hi"), request_id="slow-2"), timeout=0.3)
         await expect_error(_drain(call), grpc.StatusCode.DEADLINE_EXCEEDED)

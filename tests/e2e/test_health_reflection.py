@@ -49,8 +49,9 @@ async def test_reflection_lists_and_describes_the_service(channel: grpc.aio.Chan
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 
     async def ask(request: reflection_pb2.ServerReflectionRequest) -> reflection_pb2.ServerReflectionResponse:
-        call = stub.ServerReflectionInfo(iter([request]))
-        return [r async for r in call][0]
+        async for response in stub.ServerReflectionInfo(iter([request])):
+            return response
+        raise AssertionError("no reflection response")
 
     listing = await ask(reflection_pb2.ServerReflectionRequest(list_services=""))
     names = {s.name for s in listing.list_services_response.service}

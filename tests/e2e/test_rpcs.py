@@ -38,9 +38,7 @@ async def test_trivial_and_analytical_prompts_route_differently(stub: pb_grpc.Ro
     assert trivial.estimated_cost_nano_usd < hard.estimated_cost_nano_usd
 
 
-@pytest.mark.parametrize(
-    "strategy", [pb.STRATEGY_COST_OPTIMIZED, pb.STRATEGY_BALANCED, pb.STRATEGY_QUALITY_OPTIMIZED]
-)
+@pytest.mark.parametrize("strategy", [pb.STRATEGY_COST_OPTIMIZED, pb.STRATEGY_BALANCED, pb.STRATEGY_QUALITY_OPTIMIZED])
 async def test_each_strategy_gives_a_readable_reason(stub: pb_grpc.RouterServiceAsyncStub, strategy: int) -> None:
     decision = (await route(stub, ANALYTICAL, strategy)).decision
     assert decision.strategy == strategy
@@ -50,8 +48,10 @@ async def test_each_strategy_gives_a_readable_reason(stub: pb_grpc.RouterService
 async def test_strategies_choose_differently(stub: pb_grpc.RouterServiceAsyncStub) -> None:
     chosen = {}
     for strategy in (pb.STRATEGY_COST_OPTIMIZED, pb.STRATEGY_BALANCED, pb.STRATEGY_QUALITY_OPTIMIZED):
-        chosen[strategy] = ((await route(stub, TRIVIAL, strategy)).decision.selected.model,
-                            (await route(stub, ANALYTICAL, strategy)).decision.selected.model)
+        chosen[strategy] = (
+            (await route(stub, TRIVIAL, strategy)).decision.selected.model,
+            (await route(stub, ANALYTICAL, strategy)).decision.selected.model,
+        )
     # Quality first takes the best model even for "hi"; cost first takes the cheapest for "hi".
     assert chosen[pb.STRATEGY_QUALITY_OPTIMIZED][0] == "demo-premium"
     assert chosen[pb.STRATEGY_COST_OPTIMIZED][0] == "demo-fast"

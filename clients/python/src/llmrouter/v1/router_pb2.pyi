@@ -586,6 +586,58 @@ GROUP_BY_DAY: GroupBy.ValueType  # 10
 """Day bucket (UTC)."""
 Global___GroupBy: _TypeAlias = GroupBy  # noqa: Y015
 
+class _BudgetPeriod:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BudgetPeriodEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BudgetPeriod.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BUDGET_PERIOD_UNSPECIFIED: _BudgetPeriod.ValueType  # 0
+    """Not set."""
+    BUDGET_PERIOD_DAY: _BudgetPeriod.ValueType  # 1
+    """A calendar day."""
+    BUDGET_PERIOD_MONTH: _BudgetPeriod.ValueType  # 2
+    """A calendar month."""
+
+class BudgetPeriod(_BudgetPeriod, metaclass=_BudgetPeriodEnumTypeWrapper):
+    """Length of a budget period (UTC)."""
+
+BUDGET_PERIOD_UNSPECIFIED: BudgetPeriod.ValueType  # 0
+"""Not set."""
+BUDGET_PERIOD_DAY: BudgetPeriod.ValueType  # 1
+"""A calendar day."""
+BUDGET_PERIOD_MONTH: BudgetPeriod.ValueType  # 2
+"""A calendar month."""
+Global___BudgetPeriod: _TypeAlias = BudgetPeriod  # noqa: Y015
+
+class _BudgetState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _BudgetStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_BudgetState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    BUDGET_STATE_UNSPECIFIED: _BudgetState.ValueType  # 0
+    """Unknown."""
+    BUDGET_STATE_OK: _BudgetState.ValueType  # 1
+    """Below the soft threshold."""
+    BUDGET_STATE_SOFT_LIMIT: _BudgetState.ValueType  # 2
+    """Past the soft threshold: warnings are logged, requests still pass."""
+    BUDGET_STATE_EXHAUSTED: _BudgetState.ValueType  # 3
+    """Spent: requests are refused with RESOURCE_EXHAUSTED until the period ends."""
+
+class BudgetState(_BudgetState, metaclass=_BudgetStateEnumTypeWrapper):
+    """How much of a budget is used."""
+
+BUDGET_STATE_UNSPECIFIED: BudgetState.ValueType  # 0
+"""Unknown."""
+BUDGET_STATE_OK: BudgetState.ValueType  # 1
+"""Below the soft threshold."""
+BUDGET_STATE_SOFT_LIMIT: BudgetState.ValueType  # 2
+"""Past the soft threshold: warnings are logged, requests still pass."""
+BUDGET_STATE_EXHAUSTED: BudgetState.ValueType  # 3
+"""Spent: requests are refused with RESOURCE_EXHAUSTED until the period ends."""
+Global___BudgetState: _TypeAlias = BudgetState  # noqa: Y015
+
 class _RequestStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015
@@ -1809,6 +1861,7 @@ class CostReportResponse(_message.Message):
     BASELINE_MODEL_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    BUDGETS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def totals(self) -> Global___CostRow:
         """Totals over the whole window."""
@@ -1829,6 +1882,10 @@ class CostReportResponse(_message.Message):
     def end_time(self) -> _timestamp_pb2.Timestamp:
         """The window actually reported."""
 
+    @_builtins.property
+    def budgets(self) -> _containers.RepeatedCompositeFieldContainer[Global___BudgetStatus]:
+        """Current state of every configured budget that applies to the reported tenants."""
+
     def __init__(
         self,
         *,
@@ -1837,14 +1894,63 @@ class CostReportResponse(_message.Message):
         baseline_model: Global___ModelRef | None = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        budgets: _abc.Iterable[Global___BudgetStatus] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["baseline_model", b"baseline_model", "end_time", b"end_time", "start_time", b"start_time", "totals", b"totals"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline_model", b"baseline_model", "end_time", b"end_time", "rows", b"rows", "start_time", b"start_time", "totals", b"totals"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["baseline_model", b"baseline_model", "budgets", b"budgets", "end_time", b"end_time", "rows", b"rows", "start_time", b"start_time", "totals", b"totals"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CostReportResponse: _TypeAlias = CostReportResponse  # noqa: Y015
+
+@_typing.final
+class BudgetStatus(_message.Message):
+    """One budget's current period."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCOPE_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    PERIOD_START_FIELD_NUMBER: _builtins.int
+    LIMIT_NANO_USD_FIELD_NUMBER: _builtins.int
+    SPENT_NANO_USD_FIELD_NUMBER: _builtins.int
+    RESERVED_NANO_USD_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    scope: _builtins.str
+    """What it limits: "tenant:NAME" or "key:ID"."""
+    period: Global___BudgetPeriod.ValueType
+    """Day or month."""
+    limit_nano_usd: _builtins.int
+    """The limit, in nano-USD."""
+    spent_nano_usd: _builtins.int
+    """Spent in this period, in nano-USD."""
+    reserved_nano_usd: _builtins.int
+    """Reserved by requests in flight, in nano-USD."""
+    state: Global___BudgetState.ValueType
+    """OK, past the soft threshold, or exhausted."""
+    @_builtins.property
+    def period_start(self) -> _timestamp_pb2.Timestamp:
+        """Start of the current period."""
+
+    def __init__(
+        self,
+        *,
+        scope: _builtins.str = ...,
+        period: Global___BudgetPeriod.ValueType = ...,
+        period_start: _timestamp_pb2.Timestamp | None = ...,
+        limit_nano_usd: _builtins.int = ...,
+        spent_nano_usd: _builtins.int = ...,
+        reserved_nano_usd: _builtins.int = ...,
+        state: Global___BudgetState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["period_start", b"period_start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit_nano_usd", b"limit_nano_usd", "period", b"period", "period_start", b"period_start", "reserved_nano_usd", b"reserved_nano_usd", "scope", b"scope", "spent_nano_usd", b"spent_nano_usd", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BudgetStatus: _TypeAlias = BudgetStatus  # noqa: Y015
 
 @_typing.final
 class ListModelsRequest(_message.Message):

@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from router_service.auth.settings import AuthSettings
+from router_service.executor.settings import ExecutorSettings
 from router_service.ledger.limits import TenantSettings
 from router_service.strategy import settings as _routing
 
@@ -193,6 +194,7 @@ class RouterConfig(_Strict):
     ledger: LedgerSettings = LedgerSettings()
     catalog: CatalogSettings = CatalogSettings()
     auth: AuthSettings = AuthSettings()
+    executor: ExecutorSettings = ExecutorSettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 
     @field_validator("providers", mode="before")

@@ -36,3 +36,7 @@ class StreamInterrupted(ExecutionError):
         super().__init__(f"stream interrupted after {deltas} deltas: {error}")
         self.error = error
         self.deltas = deltas
+
+
+class Overloaded(ExecutionError):
+    """Every candidate deployment is at its concurrency limit with a full queue: RESOURCE_EXHAUSTED."""

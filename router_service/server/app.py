@@ -6,7 +6,8 @@ import asyncio
 import ipaddress
 import logging
 import signal
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -16,6 +17,8 @@ from llmrouter.v1 import router_pb2, router_pb2_grpc
 
 from router_service.auth import TlsSettings
 from router_service.config import RouterConfig
+from router_service.executor import Deployment
+from router_service.executor.breaker import BreakerState
 from router_service.server.composition import RouterApp, build_app
 
 log = logging.getLogger("llm_router")
@@ -32,12 +35,15 @@ class RunningServer:
         self.health = health
         self.port = port
         self._stopped = False
+        self.probe_task: asyncio.Task[None] | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Health turns NOT_SERVING, new calls are refused, in-flight calls get `grace` seconds."""
         if self._stopped:
             return
         self._stopped = True
+        if self.probe_task is not None:
+            self.probe_task.cancel()
         grace = self.app.config.server.grace_period_s if grace is None else grace
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
@@ -70,6 +76,9 @@ async def start_server(config: RouterConfig, environ: Mapping[str, str] | None =
     await server.start()
     for name in ("", SERVICE_NAME):
         await health.set(name, health_pb2.HealthCheckResponse.SERVING)
+    for provider in app.registry.adapters:
+        await health.set(provider_service(provider), health_pb2.HealthCheckResponse.SERVING)
+    app.pool.add_listener(_provider_health(app, health))
 
     def unhealthy(reason: str) -> None:
         log.error("health NOT_SERVING: %s", reason)
@@ -79,7 +88,59 @@ async def start_server(config: RouterConfig, environ: Mapping[str, str] | None =
             task.add_done_callback(_background.discard)
 
     app.unhealthy_listeners.append(unhealthy)
-    return RunningServer(app, server, health, port)
+    running = RunningServer(app, server, health, port)
+    if config.executor.probe_idle_s > 0:
+        running.probe_task = asyncio.get_running_loop().create_task(_probe_idle(app, config.executor.probe_idle_s))
+    return running
+
+
+def provider_service(provider: str) -> str:
+    """The gRPC health service name of one provider: NOT_SERVING while all its deployments are open."""
+    return f"{SERVICE_NAME}/provider/{provider}"
+
+
+def _provider_health(app: RouterApp, health: HealthServicer) -> Callable[[Deployment, BreakerState], None]:
+    def changed(deployment: Deployment, state: BreakerState) -> None:
+        peers = [d for d in app.pool.all if d.provider == deployment.provider]
+        down = all(d.breaker.state is BreakerState.OPEN for d in peers)
+        status = health_pb2.HealthCheckResponse.NOT_SERVING if down else health_pb2.HealthCheckResponse.SERVING
+        log.log(
+            logging.WARNING if state is BreakerState.OPEN else logging.INFO,
+            "circuit breaker of %s (%s) is %s",
+            deployment.name,
+            deployment.model_id,
+            state.name,
+        )
+        task = asyncio.get_running_loop().create_task(health.set(provider_service(deployment.provider), status))
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    return changed
+
+
+async def _probe_idle(app: RouterApp, idle_s: float) -> None:
+    """Refresh providers that have been idle (or are open) with a probe that spends no tokens."""
+    while True:
+        await asyncio.sleep(max(idle_s / 2, 1.0))
+        now = time.monotonic()
+        by_adapter: dict[int, list[Deployment]] = {}
+        for d in app.pool.all:
+            if now - d.stats.last_used >= idle_s or d.breaker.current() is not BreakerState.CLOSED:
+                by_adapter.setdefault(id(d.adapter), []).append(d)
+        for deployments in by_adapter.values():
+            try:
+                async with asyncio.timeout(10):
+                    await deployments[0].adapter.probe()
+            except Exception as exc:  # a probe failure is an observation, never a crash
+                log.info("probe of %s failed: %s", deployments[0].provider, exc)
+                for d in deployments:
+                    if d.breaker.current() is BreakerState.CLOSED:
+                        d.breaker.record_failure()
+                continue
+            for d in deployments:
+                d.stats.last_used = now
+                if d.breaker.current() is BreakerState.HALF_OPEN and d.breaker.acquire():
+                    d.breaker.record_success()
 
 
 _background: set[asyncio.Task[None]] = set()

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 
 from router_service.analyzer import Analyzer
 from router_service.auth.authenticator import Authenticator
-from router_service.catalog import Catalog, ModelEntry, load_catalog
+from router_service.catalog import Catalog, load_catalog
 from router_service.config import RouterConfig
 from router_service.domain import ModelRef
-from router_service.executor import Executor, Target
+from router_service.executor import DeploymentPool, Executor
 from router_service.ledger import Accountant, InMemoryBudgets, InMemoryLedger, InMemoryRateLimits, Journal
 from router_service.providers.registry import ProviderRegistry, build_registry
 from router_service.server.pipeline import RequestPipeline
@@ -27,6 +27,7 @@ class RouterApp:
     config: RouterConfig
     catalog: Catalog
     registry: ProviderRegistry
+    pool: DeploymentPool
     pipeline: RequestPipeline
     servicer: RouterServicer
     authenticator: Authenticator
@@ -49,14 +50,12 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     catalog = load_catalog(config.catalog.models, config.catalog.remove)
     registry = build_registry(config, environ)
 
-    def resolve(entry: ModelEntry) -> Target | None:
-        adapter = registry.get(entry.ref.provider)
-        return Target(entry, adapter, entry.ref.provider) if adapter is not None else None
+    pool = DeploymentPool(catalog, registry.adapters, config.executor)
 
     def unavailable_reason(ref: ModelRef) -> str:
-        if ref.provider in registry.adapters:
-            return ""
-        return registry.reasons.get(ref.provider, f"provider {ref.provider!r} is not configured")
+        if not pool.deployments(ref):
+            return registry.reasons.get(ref.provider, f"provider {ref.provider!r} is not configured")
+        return pool.unavailable_reason(ref)
 
     journal = Journal(config.ledger.journal_path, config.ledger.journal_fsync) if config.ledger.journal_path else None
     app_ref: list[RouterApp] = []
@@ -75,7 +74,7 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
     pipeline = RequestPipeline(
         analyzer=Analyzer(),
         planner=Planner(catalog, config.routing),
-        executor=Executor(resolve),
+        executor=Executor(pool, config.executor),
         accountant=accountant,
         catalog=catalog,
         unavailable_reason=unavailable_reason,
@@ -83,7 +82,16 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
         tenant_limits=authenticator.tenant_limits,
     )
     app = RouterApp(
-        config, catalog, registry, pipeline, RouterServicer(pipeline, config, authenticator), authenticator, journal
+        config,
+        catalog,
+        registry,
+        pool,
+        pipeline,
+        RouterServicer(pipeline, config, authenticator),
+        authenticator,
+        journal,
     )
+    for warning in pipeline.planner.warnings:
+        log.warning("routing: %s", warning)
     app_ref.append(app)
     return app

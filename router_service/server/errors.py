@@ -13,6 +13,7 @@ from router_service.executor import (
     AllCandidatesFailed,
     DeadlineExceeded,
     ExecutionError,
+    Overloaded,
     RequestRejected,
     StreamInterrupted,
 )
@@ -81,6 +82,8 @@ def from_planning(error: PlanningError) -> RpcError:
 
 
 def from_execution(error: ExecutionError) -> RpcError:
+    if isinstance(error, Overloaded):
+        return RpcError(grpc.StatusCode.RESOURCE_EXHAUSTED, str(error))
     if isinstance(error, DeadlineExceeded):
         return RpcError(grpc.StatusCode.DEADLINE_EXCEEDED, f"deadline exceeded: {error}")
     if isinstance(error, RequestRejected):

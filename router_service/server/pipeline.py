@@ -123,7 +123,9 @@ class RequestPipeline:
         return self.executor.targets(routed.plan.candidates)
 
     def call(self, routed: Routed, deadline: float) -> Call:
-        return Call(routed.plan.messages, routed.params, routed.request_id, deadline)
+        return Call(
+            routed.plan.messages, routed.params, routed.request_id, deadline, hedge=routed.prefs.latency_sensitive
+        )
 
     async def complete(self, routed: Routed, deadline: float, trace: ExecutionTrace) -> Completion:
         return await self.executor.complete(self.targets(routed), self.call(routed, deadline), trace)

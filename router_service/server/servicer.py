@@ -17,7 +17,8 @@ from llmrouter.v1 import router_pb2_grpc as pb_grpc
 from router_service.auth import Caller
 from router_service.auth.authenticator import Authenticator, AuthError, BadTenant
 from router_service.config import RouterConfig
-from router_service.executor import ExecutionError, ExecutionTrace, StreamStarted
+from router_service.executor import Deployment, ExecutionError, ExecutionTrace, StreamStarted
+from router_service.executor.breaker import BreakerState
 from router_service.ledger import (
     Admission,
     BudgetExceeded,
@@ -310,6 +311,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
                     reason = "not allowed for this caller key"
                 info.available = not reason
                 info.unavailable_reason = reason
+                info.deployments.extend(_deployment_pb(d) for d in self._pipeline.executor.pool.deployments(entry.ref))
                 if request.available_only and reason:
                     continue
                 models.append(info)
@@ -343,6 +345,24 @@ _BUDGET_STATES = {
     BudgetState.SOFT_LIMIT: pb.BUDGET_STATE_SOFT_LIMIT,
     BudgetState.EXHAUSTED: pb.BUDGET_STATE_EXHAUSTED,
 }
+
+
+_BREAKER_STATES = {
+    BreakerState.CLOSED: pb.BREAKER_STATE_CLOSED,
+    BreakerState.OPEN: pb.BREAKER_STATE_OPEN,
+    BreakerState.HALF_OPEN: pb.BREAKER_STATE_HALF_OPEN,
+}
+
+
+def _deployment_pb(d: Deployment) -> pb.DeploymentHealth:
+    p50 = d.stats.latency(0.5)
+    return pb.DeploymentHealth(
+        name=d.name,
+        breaker=_BREAKER_STATES[d.breaker.current()],
+        success_rate=d.stats.success_rate,
+        latency_p50=tr.duration_pb(p50 or 0.0),
+        in_flight=d.limit.in_flight,
+    )
 
 
 def _budget_pb(status: BudgetStatus) -> pb.BudgetStatus:

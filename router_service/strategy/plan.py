@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from router_service.catalog import ModelEntry
 from router_service.domain import Capability, ChatMessage, ModelRef
@@ -41,16 +42,19 @@ class RoutingPreferences:
     latency_sensitive: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class ScoreParts:
+# ScoreParts and ScoredCandidate are immutable named tuples rather than frozen dataclasses: a plan holds
+# one per catalog model (50+), and a frozen dataclass costs about five times as much to build, which
+# alone exceeded the planning budget. Same fields, same constructor, same attribute access.
+class ScoreParts(NamedTuple):
+    """Each part in [0, 1], higher is better; quality is absolute, cost and latency relative."""
+
     quality: float = 0.0
     cost: float = 0.0
     latency: float = 0.0
     tier_fit: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class ScoredCandidate:
+class ScoredCandidate(NamedTuple):
     entry: ModelEntry
     score: float
     parts: ScoreParts

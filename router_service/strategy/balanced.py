@@ -1,0 +1,129 @@
+"""balanced (the default): the model tier matched to the complexity, then weighted quality, cost, latency.
+
+Tier fit orders first, so a COMPLEX prompt stays on premium models as long as one is reachable; within
+a tier the weighted score decides, with cost and latency relative to that tier's other models (a free
+local model elsewhere in the catalog must not flatten the differences that matter here). Other tiers
+follow as fallbacks, nearest first, higher before lower (a stronger model is the safer substitute).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from router_service.domain import ModelTier
+from router_service.strategy.base import (
+    MIN_LOG_SPAN,
+    Ranking,
+    StrategyInput,
+    describe_win,
+    quality_scores,
+    relative_cheapness,
+)
+from router_service.strategy.candidates import CandidateSet
+
+
+def tier_fit(preferred: ModelTier, tier: ModelTier) -> float:
+    """1.0 for the preferred tier; one tier up 0.7, one down 0.6, two up 0.4, two down 0.2."""
+    steps = int(tier) - int(preferred)
+    return 1.0 - 0.3 * steps if steps >= 0 else 1.0 + 0.4 * steps
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """One tier's candidates as a contiguous run [start, stop) of a tier-sorted order."""
+
+    tier: ModelTier
+    start: int
+    stop: int
+    latency: list[float]
+    quality: list[float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    # Candidate indices sorted by tier; `in_order` when that is the identity (the planner's sets are).
+    by_tier: list[int]
+    in_order: bool
+    groups: tuple[_Group, ...]
+
+
+def _layout(candidates: CandidateSet) -> _Layout:
+    """Tier groups with their cost-independent scores; memoised on the candidate set's shared columns."""
+    cached = candidates.memo.get("balanced")
+    if isinstance(cached, _Layout):
+        return cached
+    entries = candidates.entries
+    by_tier = sorted(range(len(entries)), key=lambda i: entries[i].tier)
+    groups, start = [], 0
+    while start < len(by_tier):
+        tier = entries[by_tier[start]].tier
+        stop = start
+        while stop < len(by_tier) and entries[by_tier[stop]].tier is tier:
+            stop += 1
+        members = by_tier[start:stop]
+        groups.append(_Group(tier, start, stop, relative_cheapness([candidates.latency_ms[i] for i in members]),
+                             quality_scores([candidates.quality[i] for i in members])))
+        start = stop
+    layout = _Layout(by_tier, by_tier == list(range(len(by_tier))), tuple(groups))
+    candidates.memo["balanced"] = layout
+    return layout
+
+
+class Balanced:
+    name = "balanced"
+
+    def rank(self, request: StrategyInput, candidates: CandidateSet) -> Ranking:
+        w = request.weights
+        total = w.quality + w.cost + w.latency
+        wq, wc, wl = w.quality / total, w.cost / total, w.latency / total
+        layout = _layout(candidates)
+        by_tier = layout.by_tier
+        costs = candidates.costs if layout.in_order else [candidates.costs[i] for i in by_tier]
+        log_costs = list(map(math.log1p, costs))
+        # Columns in tier-sorted position (whole groups concatenated), then back to candidate order.
+        scores_s: list[float] = []
+        cheap_s: list[float] = []
+        fast_s: list[float] = []
+        fits_s: list[float] = []
+        runs: list[tuple[float, list[int]]] = []
+        # This loop runs on every request over every model: relative_cheapness and weighted_scores
+        # are inlined so each group costs a few comprehensions, not a dozen calls.
+        for g in layout.groups:
+            logs = log_costs[g.start:g.stop]
+            low = min(logs)
+            scale = 1.0 / max(max(logs) - low, MIN_LOG_SPAN)
+            cheap = [1.0 - (x - low) * scale for x in logs]
+            scores = [wq * q + wc * c + wl * lat for q, c, lat in zip(g.quality, cheap, g.latency, strict=True)]
+            # Equal scores keep catalog order (identical models tie exactly, price included).
+            local = sorted(range(g.stop - g.start), key=scores.__getitem__, reverse=True)
+            fit = tier_fit(request.preferred_tier, g.tier)
+            runs.append((fit, [by_tier[g.start + k] for k in local]))
+            scores_s += scores
+            cheap_s += cheap
+            fast_s += g.latency
+            fits_s += [fit] * (g.stop - g.start)
+        if layout.in_order:
+            scores_c, cheap_c, fast_c, fits_c = scores_s, cheap_s, fast_s, fits_s
+        else:
+            scores_c, cheap_c, fast_c, fits_c = ([0.0] * len(by_tier) for _ in range(4))
+            for pos, i in enumerate(by_tier):
+                scores_c[i], cheap_c[i], fast_c[i], fits_c[i] = scores_s[pos], cheap_s[pos], fast_s[pos], fits_s[pos]
+        runs.sort(key=lambda run: -run[0])
+        order = [i for _, members in runs for i in members]
+        ranking = Ranking(order, len(order), scores_c, "no candidate", cost_parts=cheap_c, latency_parts=fast_c,
+                          tier_fit=fits_c, learns=True)
+        if not order:
+            return ranking
+        best_fit, best_run = runs[0]
+        wanted = request.preferred_tier.name.lower()
+        level = request.complexity.name
+        win = describe_win(w, ranking, candidates, best_run)
+        if best_fit == 1.0:
+            ranking.decided_by = f"{wanted} tier for {level}, {win}"
+        else:
+            got = candidates.entries[best_run[0]].tier.name.lower()
+            ranking.decided_by = f"no {wanted}-tier model reachable for {level}, nearest tier {got}, {win}"
+            ranking.warnings = (f"no {wanted}-tier model was reachable for a {level} prompt; planned on the "
+                                f"{got} tier",)
+        return ranking

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class Role(IntEnum):
@@ -115,8 +116,9 @@ class GenerationParams:
     seed: int | None = None
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ModelRef:
+class ModelRef(NamedTuple):
+    """A provider and one of its models. A named tuple: hashed and compared in C, as it keys hot lookups."""
+
     provider: str
     model: str
 

@@ -69,6 +69,9 @@ class DeploymentPool:
             else:
                 self._missing[entry.ref] = ", ".join(s.provider for s in specs)
         self.all: list[Deployment] = list(shared.values())
+        # Bumped whenever a deployment's availability may have changed (breaker change, cool-down), so
+        # callers can cache what is available between changes.
+        self.version = 0
 
     def add_listener(self, listener: BreakerListener) -> None:
         self._listeners.append(listener)
@@ -79,6 +82,7 @@ class DeploymentPool:
         holder: list[Deployment] = []
 
         def changed(state: BreakerState) -> None:
+            self.version += 1
             for listener in self._listeners:
                 listener(holder[0], state)
 

@@ -161,8 +161,10 @@ class Executor:
             return  # the request was at fault, not the deployment
         if isinstance(error, RateLimited):
             d.breaker.cool_down(error.retry_after or 1.0)
+            self.pool.version += 1
         elif isinstance(error, QuotaExhausted):
             d.breaker.cool_down(QUOTA_COOL_DOWN_S)
+            self.pool.version += 1
             d.breaker.record_failure()
         else:
             d.breaker.record_failure()

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # Output tokens charged against a tokens-per-minute limit at admission when the caller set no maximum;
 # corrected with the real count when the request is accounted.
 DEFAULT_OUTPUT_TOKEN_ESTIMATE = 256
+AVAILABILITY_CACHE_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,23 @@ class RequestPipeline:
         # Analyses of recent requests, so feedback can update the right domain's statistics (bounded).
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self._analyses_limit = remembered_analyses
+        self._available_set: frozenset[ModelRef] = frozenset()
+        self._available_version = -1
+        self._available_expires = 0.0
 
     def available(self, ref: ModelRef) -> bool:
         return not self.unavailable_reason(ref)
+
+    def _available_now(self) -> Callable[[ModelRef], bool]:
+        """Availability for planning, cached between breaker changes (and at most 50 ms for changes that
+        only time brings, such as a cool-down ending), as a C-level set lookup: planning checks every model."""
+        now = self._clock()
+        version = self.executor.pool.version
+        if version != self._available_version or now >= self._available_expires:
+            self._available_set = frozenset(e.ref for e in self.catalog.entries if self.available(e.ref))
+            self._available_version = version
+            self._available_expires = now + AVAILABILITY_CACHE_S
+        return self._available_set.__contains__
 
     def route(
         self,
@@ -94,11 +109,12 @@ class RequestPipeline:
         started = self._clock()
         analysis = self.analyzer.analyze(messages)
         agent = "GENERAL"
-        available = self.available
+        available = self._available_now()
         if caller.allowed_models:
+            cached = available
 
             def available(ref: ModelRef) -> bool:
-                return caller.may_use(ref) and self.available(ref)
+                return caller.may_use(ref) and cached(ref)
 
         plan = self.planner.plan(analysis, messages, params, prefs, available, routing_key=caller.tenant)
         return Routed(request_id, caller, params, prefs, analysis, agent, plan, started)

@@ -402,7 +402,7 @@ def _picker(order: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
 def _alternatives(
     ranking: Ranking, candidates: CandidateSet, excluded: list[Exclusion], prompt_tokens: int, output_tokens: int
 ) -> tuple[ScoredCandidate, ...]:
-    """Every model considered: the strategy's order, then the excluded ones with their reasons.
+    """Every model considered: the strategy's order, then the ones a constraint excluded, with reasons.
 
     One record per catalog model on every request, so they are built column-wise with map/zip and
     tuple.__new__ (the named tuples' own constructors are Python code): about a quarter of the time.
@@ -419,10 +419,13 @@ def _alternatives(
     out = list(map(_new, repeat(ScoredCandidate), zip(
         pick(candidates.entries), pick(ranking.scores), parts, pick(candidates.costs), eligible, reasons,
         strict=True)))
+    # Models excluded only because their provider is off or broken now are not this request's
+    # alternatives (ListModels reports availability); those a preference or limit excluded are, with why.
     out += [
         _new(ScoredCandidate, (e.model.entry, 0.0, _NOT_SCORED, e.model.cost(prompt_tokens, output_tokens),
                                False, e.reason))
         for e in excluded
+        if e.constraint != "availability"
     ]
     return tuple(out)
 

@@ -197,9 +197,8 @@ def main() -> None:
     )
     print(f"fallbacks taken     {result['fallbacks']}")
     print(f"open breakers       {result['open_breakers'] or 'none'} (at the end)")
-    print(
-        f"router RSS          {rss_start:.1f} MB at start, {rss_end:.1f} MB at end (growth {rss_end - rss_start:+.1f} MB)"
-    )
+    growth = rss_end - rss_start
+    print(f"router RSS          {rss_start:.1f} MB at start, {rss_end:.1f} MB at end (growth {growth:+.1f} MB)")
     if over:
         print(f"mean overhead       {1000 * statistics.fmean(over):.2f} ms")
 

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from router_service.analyzer.settings import AgentsSettings, AnalyzerSettings
 from router_service.auth.settings import AuthSettings
 from router_service.executor.settings import ExecutorSettings
 from router_service.ledger.limits import TenantSettings
@@ -195,6 +196,8 @@ class RouterConfig(_Strict):
     catalog: CatalogSettings = CatalogSettings()
     auth: AuthSettings = AuthSettings()
     executor: ExecutorSettings = ExecutorSettings()
+    analyzer: AnalyzerSettings = AnalyzerSettings()
+    agents: AgentsSettings = AgentsSettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
 
     @field_validator("providers", mode="before")

@@ -295,6 +295,16 @@ def _create_key(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # The analyzer commands own their arguments (argparse.REMAINDER would drop a leading option).
+    if argv and argv[0] == "analyze":
+        from router_service.analyzer.cli import run_analyze
+
+        return int(run_analyze(argv[1:]))
+    if argv and argv[0] == "train-analyzer":
+        from router_service.analyzer.cli import run_train
+
+        return int(run_train(argv[1:]))
     args = _parser().parse_args(argv)
     if args.command == "serve":
         from router_service.server.main import run_server
@@ -302,14 +312,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_server(args.config, args.listen)
     if args.command == "keys":
         return _create_key(args)
-    if args.command == "analyze":
-        from router_service.analyzer.cli import run_analyze
-
-        return int(run_analyze(args.args))
-    if args.command == "train-analyzer":
-        from router_service.analyzer.cli import run_train
-
-        return int(run_train(args.args))
     logging.basicConfig(level=logging.WARNING)
     try:
         return asyncio.run(_run_client(args))

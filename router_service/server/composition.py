@@ -8,12 +8,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from router_service.analyzer import Analyzer
+from router_service.analyzer.coordinator import AgentCoordinator
 from router_service.auth.authenticator import Authenticator
 from router_service.catalog import Catalog, load_catalog
 from router_service.config import RouterConfig
 from router_service.domain import ModelRef
 from router_service.executor import DeploymentPool, Executor
 from router_service.ledger import Accountant, InMemoryBudgets, InMemoryLedger, InMemoryRateLimits, Journal
+from router_service.observability.observer import Observer, build_observer
 from router_service.providers.registry import ProviderRegistry, build_registry
 from router_service.server.pipeline import RequestPipeline
 from router_service.server.servicer import RouterServicer
@@ -34,6 +36,8 @@ class RouterApp:
     journal: Journal | None = None
     # Called when the router can no longer keep its promises (e.g. the ledger journal fails).
     unhealthy_listeners: list[Callable[[str], None]] = field(default_factory=list)
+    # Metrics, request logs and spans; shared by every configuration generation of one server.
+    observer: Observer = field(default_factory=Observer)
 
     def mark_unhealthy(self, reason: str) -> None:
         for listener in self.unhealthy_listeners:
@@ -45,8 +49,17 @@ class RouterApp:
             self.journal.close()
 
 
-def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) -> RouterApp:
+def build_app(
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    *,
+    observer: Observer | None = None,
+    previous: RouterApp | None = None,
+) -> RouterApp:
+    """Build the router; with `previous` (a config reload) the ledger, budgets and journal carry over."""
     environ = os.environ if environ is None else environ
+    if observer is None:
+        observer = previous.observer if previous is not None else build_observer(config.admin, config.tenants)
     catalog = load_catalog(config.catalog.models, config.catalog.remove)
     registry = build_registry(config, environ)
 
@@ -57,22 +70,28 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
             return registry.reasons.get(ref.provider, f"provider {ref.provider!r} is not configured")
         return pool.unavailable_reason(ref)
 
-    journal = Journal(config.ledger.journal_path, config.ledger.journal_fsync) if config.ledger.journal_path else None
     app_ref: list[RouterApp] = []
-    accountant = Accountant(
-        InMemoryLedger(config.ledger.recent_entries, config.ledger.remembered_request_ids),
-        InMemoryBudgets(),
-        InMemoryRateLimits(),
-        journal=journal,
-        on_journal_failure=lambda: app_ref[0].mark_unhealthy("the ledger journal cannot be written"),
-    )
-    entries, ratings = accountant.replay()
-    if journal is not None:
-        log.info("ledger journal %s replayed: %d entries, %d ratings", journal.path, entries, ratings)
+    if previous is not None:
+        journal, accountant = previous.journal, previous.pipeline.accountant
+    else:
+        journal = (
+            Journal(config.ledger.journal_path, config.ledger.journal_fsync) if config.ledger.journal_path else None
+        )
+        accountant = Accountant(
+            InMemoryLedger(config.ledger.recent_entries, config.ledger.remembered_request_ids),
+            InMemoryBudgets(),
+            InMemoryRateLimits(),
+            journal=journal,
+            on_journal_failure=lambda: app_ref[0].mark_unhealthy("the ledger journal cannot be written"),
+        )
+        entries, ratings = accountant.replay()
+        if journal is not None:
+            log.info("ledger journal %s replayed: %d entries, %d ratings", journal.path, entries, ratings)
     authenticator = Authenticator(config.auth, config.tenants)
     baseline = ModelRef.parse(config.routing.baseline_model)
     pipeline = RequestPipeline(
-        analyzer=Analyzer(),
+        analyzer=Analyzer(config.analyzer),
+        coordinator=AgentCoordinator(config.agents),
         planner=Planner(catalog, config.routing),
         executor=Executor(pool, config.executor),
         accountant=accountant,
@@ -90,7 +109,12 @@ def build_app(config: RouterConfig, environ: Mapping[str, str] | None = None) ->
         RouterServicer(pipeline, config, authenticator),
         authenticator,
         journal,
+        observer=observer,
     )
+    if previous is not None:
+        # Same listeners (health) and same in-flight request ids across generations.
+        app.unhealthy_listeners = previous.unhealthy_listeners
+        pipeline.in_flight = previous.pipeline.in_flight
     for warning in pipeline.planner.warnings:
         log.warning("routing: %s", warning)
     app_ref.append(app)

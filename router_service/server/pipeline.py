@@ -10,12 +10,13 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from router_service.analyzer import Analysis, Analyzer
+from router_service.analyzer.coordinator import Agent, AgentCoordinator
 from router_service.auth import Caller
 from router_service.catalog import Catalog
-from router_service.domain import ChatMessage, ErrorKind, GenerationParams, ModelRef
+from router_service.domain import ChatMessage, ErrorKind, GenerationParams, ModelRef, Role
 from router_service.executor import Call, ExecutionTrace, Executor, StreamStarted, Target
 from router_service.ledger import Accountant, Admission, LedgerEntry, RequestStatus, Scope, SpendLimits
 from router_service.ledger.memory import FeedbackResult
@@ -49,10 +50,26 @@ class Routed:
         return self.caller.tenant
 
 
+def apply_agent(
+    agent: Agent, messages: tuple[ChatMessage, ...], prefs: RoutingPreferences
+) -> tuple[tuple[ChatMessage, ...], RoutingPreferences]:
+    """The agent's system prompt first, and its routing preferences where the caller left them unset."""
+    if agent.system_prompt:
+        messages = (ChatMessage(Role.SYSTEM, agent.system_prompt), *messages)
+    prefs = replace(
+        prefs,
+        strategy=prefs.strategy or agent.strategy,
+        user_tier=prefs.user_tier or agent.user_tier,
+        allowed_providers=prefs.allowed_providers or frozenset(agent.allowed_providers),
+    )
+    return messages, prefs
+
+
 class RequestPipeline:
     def __init__(
         self,
         analyzer: Analyzer,
+        coordinator: AgentCoordinator,
         planner: Planner,
         executor: Executor,
         accountant: Accountant,
@@ -65,6 +82,7 @@ class RequestPipeline:
         remembered_analyses: int = 50_000,
     ) -> None:
         self.analyzer = analyzer
+        self.coordinator = coordinator
         self.planner = planner
         self.executor = executor
         self.accountant = accountant
@@ -108,7 +126,9 @@ class RequestPipeline:
     ) -> Routed:
         started = self._clock()
         analysis = self.analyzer.analyze(messages)
-        agent = "GENERAL"
+        agent = self.coordinator.select(analysis)
+        if prefs.use_agent:
+            messages, prefs = apply_agent(agent, messages, prefs)
         available = self._available_now()
         if caller.allowed_models:
             cached = available
@@ -117,7 +137,7 @@ class RequestPipeline:
                 return caller.may_use(ref) and cached(ref)
 
         plan = self.planner.plan(analysis, messages, params, prefs, available, routing_key=caller.tenant)
-        return Routed(request_id, caller, params, prefs, analysis, agent, plan, started)
+        return Routed(request_id, caller, params, prefs, analysis, agent.name, plan, started)
 
     def scopes(self, caller: Caller) -> list[tuple[Scope, SpendLimits]]:
         scopes = []

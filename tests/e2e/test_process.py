@@ -170,3 +170,15 @@ async def test_bad_config_stops_with_file_field_and_reason(tmp_path: Path, conte
     assert code == 2
     assert str(path) in err and expected in err
     assert "Traceback" not in err
+
+
+async def test_cli_analyze_text_and_eval(tmp_path: Path) -> None:
+    code, out, _ = await run_cli("analyze", "hola, ¿cuál es el precio?", "--json")
+    assert code == 0 and json.loads(out)["language"]
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"text": "hola", "lang": "es", "complexity": "TRIVIAL"}\n'
+                    '{"text": "Write a Python function that reverses a list.", "domain": "coding", "lang": "en"}\n')
+    code, out, _ = await run_cli("analyze", "--eval", str(rows), "--json")
+    figures = json.loads(out)
+    assert code == 0 and figures["lang"]["n"] == 2 and figures["domain"]["n"] == 1
+    assert {"accuracy", "macro_f1", "n"} <= set(figures["lang"])

@@ -8,17 +8,21 @@ import logging
 import signal
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
-from llmrouter.v1 import router_pb2, router_pb2_grpc
+from llmrouter.v1 import router_pb2
 
 from router_service.auth import TlsSettings
-from router_service.config import RouterConfig
+from router_service.config import ConfigError, RouterConfig, load_config
 from router_service.executor import Deployment
 from router_service.executor.breaker import BreakerState
+from router_service.observability.logs import log_event
+from router_service.observability.observer import Observer
+from router_service.observability.serving import Operations
 from router_service.server.composition import RouterApp, build_app
 
 log = logging.getLogger("llm_router")
@@ -36,6 +40,8 @@ class RunningServer:
         self.port = port
         self._stopped = False
         self.probe_task: asyncio.Task[None] | None = None
+        # Admin port, admin RPCs, config generations (router_service/observability/serving.py).
+        self.ops: Operations | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Health turns NOT_SERVING, new calls are refused, in-flight calls get `grace` seconds."""
@@ -47,11 +53,25 @@ class RunningServer:
         grace = self.app.config.server.grace_period_s if grace is None else grace
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        if self.ops is not None:
+            await self.ops.stop()
         await self.app.aclose()
 
 
-async def start_server(config: RouterConfig, environ: Mapping[str, str] | None = None) -> RunningServer:
-    app = build_app(config, environ)
+async def start_server(
+    config: RouterConfig,
+    environ: Mapping[str, str] | None = None,
+    *,
+    config_path: Path | None = None,
+    observer: Observer | None = None,
+) -> RunningServer:
+    """`config_path` is what a reload reads again; `observer` replaces the one the config describes (tests)."""
+    app = build_app(config, environ, observer=observer)
+    ops = Operations(
+        app,
+        lambda: _reload_source(config_path, environ),
+        lambda new_config, previous: build_app(new_config, environ, previous=previous),
+    )
     transport_limit = config.limits.max_request_bytes * 2 + 65536
     options = [
         ("grpc.max_receive_message_length", transport_limit),
@@ -60,10 +80,10 @@ async def start_server(config: RouterConfig, environ: Mapping[str, str] | None =
         ("grpc.http2.max_pings_without_data", 0),
     ]
     server = grpc.aio.server(options=options)
-    router_pb2_grpc.add_RouterServiceServicer_to_server(app.servicer, server)
     health = HealthServicer()
+    services = ops.add_services(server, health.enter_graceful_shutdown)
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
-    services = [SERVICE_NAME, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name]
+    services.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
     if config.server.reflection:
         reflection.enable_server_reflection([*services, reflection.SERVICE_NAME], server)
     tls = config.auth.tls
@@ -89,6 +109,14 @@ async def start_server(config: RouterConfig, environ: Mapping[str, str] | None =
 
     app.unhealthy_listeners.append(unhealthy)
     running = RunningServer(app, server, health, port)
+    running.ops = ops
+    await ops.start()
+
+    def new_generation(new: RouterApp) -> None:
+        new.pool.add_listener(_provider_health(new, health))
+        running.app = new
+
+    ops.reloader.on_new_generation.append(new_generation)
     if config.executor.probe_idle_s > 0:
         running.probe_task = asyncio.get_running_loop().create_task(_probe_idle(app, config.executor.probe_idle_s))
     return running
@@ -197,17 +225,29 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-async def serve(config: RouterConfig) -> None:
-    running = await start_server(config)
+async def serve(
+    config: RouterConfig, config_path: Path | None = None, environ: Mapping[str, str] | None = None
+) -> None:
+    running = await start_server(config, environ, config_path=config_path)
     log_startup(running, config.server.listen)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if running.ops is not None:
+        # SIGHUP reloads the configuration file; a bad file is logged and the running config kept.
+        loop.add_signal_handler(signal.SIGHUP, running.ops.reload_in_background)
     await stop.wait()
     log.info(
         "shutting down: health NOT_SERVING, refusing new calls, %.1fs grace for in-flight calls",
         config.server.grace_period_s,
     )
     await running.stop()
-    log.info("stopped")
+    log_event("stopped", "stopped")
+
+
+def _reload_source(config_path: Path | None, environ: Mapping[str, str] | None) -> RouterConfig:
+    """What a reload reads: the file the server started with (a server without one has nothing to reload)."""
+    if config_path is None:
+        raise ConfigError("the router was started without a configuration file: there is nothing to reload")
+    return load_config(config_path, environ)

@@ -17,6 +17,7 @@ from router_service.executor import DeploymentPool, Executor
 from router_service.ledger import Accountant, InMemoryBudgets, InMemoryLedger, InMemoryRateLimits, Journal
 from router_service.observability.observer import Observer, build_observer
 from router_service.providers.registry import ProviderRegistry, build_registry
+from router_service.server.classifier import CheapestModelClassifier
 from router_service.server.pipeline import RequestPipeline
 from router_service.server.servicer import RouterServicer
 from router_service.strategy import Planner
@@ -89,17 +90,25 @@ def build_app(
             log.info("ledger journal %s replayed: %d entries, %d ratings", journal.path, entries, ratings)
     authenticator = Authenticator(config.auth, config.tenants)
     baseline = ModelRef.parse(config.routing.baseline_model)
+    executor = Executor(pool, config.executor)
+    def available(ref: ModelRef) -> bool:
+        return not unavailable_reason(ref)
+
+    classifier = None
+    if config.analyzer.llm.enabled:
+        classifier = CheapestModelClassifier(executor, catalog, accountant, available, config.analyzer.llm.timeout_s)
     pipeline = RequestPipeline(
-        analyzer=Analyzer(config.analyzer),
+        analyzer=Analyzer(config.analyzer, llm_classifier=classifier),
         coordinator=AgentCoordinator(config.agents),
         planner=Planner(catalog, config.routing),
-        executor=Executor(pool, config.executor),
+        executor=executor,
         accountant=accountant,
         catalog=catalog,
         unavailable_reason=unavailable_reason,
         baseline=baseline if catalog.get(baseline) is not None else None,
         tenant_limits=authenticator.tenant_limits,
     )
+    pipeline.uses_llm_classifier = classifier is not None
     app = RouterApp(
         config,
         catalog,

@@ -9,15 +9,8 @@ import sys
 from pathlib import Path
 
 from router_service.config import ConfigError, load_config
+from router_service.observability.logs import configure_logging
 from router_service.server.app import serve
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
 
 
 def run_server(config_path: Path | None, listen: str | None) -> int:
@@ -29,9 +22,9 @@ def run_server(config_path: Path | None, listen: str | None) -> int:
     except ConfigError as exc:
         print(f"llm-router: {exc}", file=sys.stderr)
         return 2
-    _setup_logging(config.server.log_level)
+    configure_logging(config.server.log_level, config.server.log_format)
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, config_path, environ))
     except OSError as exc:
         logging.getLogger("llm_router").error("cannot start: %s", exc)
         return 1

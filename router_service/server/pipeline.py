@@ -21,6 +21,7 @@ from router_service.executor import Call, ExecutionTrace, Executor, StreamStarte
 from router_service.ledger import Accountant, Admission, LedgerEntry, RequestStatus, Scope, SpendLimits
 from router_service.ledger.memory import FeedbackResult
 from router_service.providers.base import Completion, TextChunk
+from router_service.server.classifier import CLASSIFYING, ClassifyingFor
 from router_service.strategy import Planner, RoutePlan, RoutingPreferences
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class RequestPipeline:
         # Analyses of recent requests, so feedback can update the right domain's statistics (bounded).
         self._analyses: OrderedDict[str, Analysis] = OrderedDict()
         self._analyses_limit = remembered_analyses
+        # The analyzer's LLM stage is on: routing awaits it for unsure prompts.
+        self.uses_llm_classifier = False
         self._available_set: frozenset[ModelRef] = frozenset()
         self._available_version = -1
         self._available_expires = 0.0
@@ -124,8 +127,36 @@ class RequestPipeline:
         params: GenerationParams,
         prefs: RoutingPreferences,
     ) -> Routed:
+        return self._plan(request_id, caller, messages, params, prefs, self._clock(),
+                          self.analyzer.analyze(messages))
+
+    async def route_async(
+        self,
+        request_id: str,
+        caller: Caller,
+        messages: tuple[ChatMessage, ...],
+        params: GenerationParams,
+        prefs: RoutingPreferences,
+    ) -> Routed:
+        """`route`, with the analyzer's optional LLM stage for unsure labels (its cost is accounted)."""
         started = self._clock()
-        analysis = self.analyzer.analyze(messages)
+        token = CLASSIFYING.set(ClassifyingFor(request_id, caller.tenant, caller.key_id))
+        try:
+            analysis = await self.analyzer.analyze_with_llm(messages)
+        finally:
+            CLASSIFYING.reset(token)
+        return self._plan(request_id, caller, messages, params, prefs, started, analysis)
+
+    def _plan(
+        self,
+        request_id: str,
+        caller: Caller,
+        messages: tuple[ChatMessage, ...],
+        params: GenerationParams,
+        prefs: RoutingPreferences,
+        started: float,
+        analysis: Analysis,
+    ) -> Routed:
         agent = self.coordinator.select(analysis)
         if prefs.use_agent:
             messages, prefs = apply_agent(agent, messages, prefs)

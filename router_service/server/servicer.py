@@ -17,6 +17,7 @@ from llmrouter.v1 import router_pb2_grpc as pb_grpc
 from router_service.auth import Caller
 from router_service.auth.authenticator import Authenticator, AuthError, BadTenant
 from router_service.config import RouterConfig
+from router_service.domain import ChatMessage, GenerationParams
 from router_service.executor import Deployment, ExecutionError, ExecutionTrace, StreamStarted
 from router_service.executor.breaker import BreakerState
 from router_service.ledger import (
@@ -42,7 +43,7 @@ from router_service.server.errors import (
     invalid_argument,
 )
 from router_service.server.pipeline import RequestPipeline, Routed
-from router_service.strategy import PlanningError
+from router_service.strategy import PlanningError, RoutingPreferences
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,16 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         return time.monotonic() + budget
 
     def _route(self, request: pb.RouteRequest | pb.CompleteRequest, context: Context) -> Routed:
+        caller, request_id, messages, params, prefs = self._inputs(request, context)
+        try:
+            return self._pipeline.route(request_id, caller, messages, params, prefs)
+        except PlanningError as exc:
+            raise from_planning(exc) from exc
+
+    def _inputs(
+        self, request: pb.RouteRequest | pb.CompleteRequest, context: Context
+    ) -> tuple[Caller, str, tuple[ChatMessage, ...], GenerationParams, RoutingPreferences]:
+        """Authenticate and validate; raises RpcError naming the field."""
         caller = self._caller(context)
         request_id = tr.request_id_of(request.request_id)
         messages = tr.messages_of(request.messages, self._config.limits)
@@ -106,8 +117,15 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
                 grpc.StatusCode.PERMISSION_DENIED,
                 f"caller key {caller.key_id!r} may not use {force.provider}/{force.model or '*'}",
             )
+        return caller, request_id, messages, params, prefs
+
+    async def _route_async(self, request: pb.RouteRequest | pb.CompleteRequest, context: Context) -> Routed:
+        """Like `_route`, awaiting the analyzer's LLM stage when it is configured."""
+        if not self._pipeline.uses_llm_classifier:
+            return self._route(request, context)
+        caller, request_id, messages, params, prefs = self._inputs(request, context)
         try:
-            return self._pipeline.route(request_id, caller, messages, params, prefs)
+            return await self._pipeline.route_async(request_id, caller, messages, params, prefs)
         except PlanningError as exc:
             raise from_planning(exc) from exc
 
@@ -119,9 +137,9 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         except RateLimited as exc:
             raise from_rate_limit(exc) from exc
 
-    def _start(self, request: pb.CompleteRequest, context: Context) -> tuple[Routed, Admission]:
+    async def _start(self, request: pb.CompleteRequest, context: Context) -> tuple[Routed, Admission]:
         """Route, claim the request id and admit it; nothing is spent or recorded if this raises."""
-        routed = self._route(request, context)
+        routed = await self._route_async(request, context)
         self._claim(routed.request_id)
         try:
             return routed, self._admit(routed)
@@ -151,6 +169,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
 
     async def Route(self, request: pb.RouteRequest, context: Context) -> pb.RouteResponse:
         try:
+            # Route calls no provider (not even the analyzer's optional LLM stage) and records nothing.
             routed = self._route(request, context)
             decision = tr.decision_pb(routed.plan, routed.analysis, routed.agent)
             return pb.RouteResponse(request_id=routed.request_id, decision=decision)
@@ -160,7 +179,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
 
     async def Complete(self, request: pb.CompleteRequest, context: Context) -> pb.CompleteResponse:
         try:
-            routed, admission = self._start(request, context)
+            routed, admission = await self._start(request, context)
         except Exception as exc:
             await self._fail(context, exc, request.request_id)
             raise
@@ -194,7 +213,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         self, request: pb.CompleteRequest, context: Context
     ) -> AsyncIterator[pb.StreamCompleteResponse]:
         try:
-            routed, admission = self._start(request, context)
+            routed, admission = await self._start(request, context)
         except Exception as exc:
             await self._fail(context, exc, request.request_id)
             raise

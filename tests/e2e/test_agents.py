@@ -26,11 +26,22 @@ async def test_use_agent_applies_system_prompt_and_preferences(server_factory: S
         upstream.add("POST", "/v1/chat/completions", Reply.file("openai/response.json"))
         config = make_config(
             providers={"shop": {"kind": "openai", "base_url": upstream.base_url + "/v1", "api_key_env": ["SHOP_KEY"]}},
-            catalog={"models": [{
-                "provider": "shop", "model": "m", "tier": "fast", "input_per_mtok": "0.1", "output_per_mtok": "0.2",
-                "context_window": 128000, "max_output_tokens": 4096, "capabilities": {"streaming": True},
-                "quality": {"overall": 0.8}, "latency_prior_ms": 300,
-            }]},
+            catalog={
+                "models": [
+                    {
+                        "provider": "shop",
+                        "model": "m",
+                        "tier": "fast",
+                        "input_per_mtok": "0.1",
+                        "output_per_mtok": "0.2",
+                        "context_window": 128000,
+                        "max_output_tokens": 4096,
+                        "capabilities": {"streaming": True},
+                        "quality": {"overall": 0.8},
+                        "latency_prior_ms": 300,
+                    }
+                ]
+            },
         )
         running = await server_factory(config, {"SHOP_KEY": "k"})
         async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
@@ -52,9 +63,12 @@ async def test_use_agent_applies_system_prompt_and_preferences(server_factory: S
             assert body["messages"][-1]["content"] == FAQ
 
             # The caller's own strategy wins over the agent's.
-            mine = await stub.Complete(pb.CompleteRequest(
-                messages=user(FAQ),
-                preferences=pb.RoutingPreferences(use_agent=True, strategy=pb.STRATEGY_QUALITY_OPTIMIZED)))
+            mine = await stub.Complete(
+                pb.CompleteRequest(
+                    messages=user(FAQ),
+                    preferences=pb.RoutingPreferences(use_agent=True, strategy=pb.STRATEGY_QUALITY_OPTIMIZED),
+                )
+            )
             assert mine.decision.strategy == pb.STRATEGY_QUALITY_OPTIMIZED
 
             report = await stub.CostReport(pb.CostReportRequest(group_by=[pb.GROUP_BY_AGENT]))

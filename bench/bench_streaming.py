@@ -7,6 +7,11 @@ second:
 
 - `httpx`: httpx + httpx-sse directly, parsing each chunk's JSON: the floor.
 - `adapter`: `OpenAICompatibleAdapter.stream()`: the same plus error mapping, deadlines and usage.
+- `grpc`: the router (its own process) relaying the same upstream stream through `StreamComplete`
+  (chunks that arrive while a gRPC write is under way ride in the next message, so deltas counts the
+  upstream chunks relayed),
+  read with the generated stubs; the router's own CPU per delta is printed too (its deltas per
+  CPU-second is the per-process relay capacity).
 
 Clients are entries of `CLIENTS` (an async factory returning a one-stream coroutine function), so an
 end-to-end gRPC client can be added as one more entry with its own command-line address.
@@ -21,7 +26,11 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import os
+import socket
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -148,9 +157,81 @@ async def adapter_client(base_url: str) -> AsyncIterator[OneStream]:
         await adapter.aclose()
 
 
+# Processes whose CPU is measured beside the client's (the router for the grpc client).
+SERVER_PIDS: dict[str, int] = {}
+
+
+def _process_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def grpc_client(base_url: str) -> AsyncIterator[OneStream]:
+    import grpc  # noqa: PLC0415
+    from llmrouter.v1 import router_pb2 as pb  # noqa: PLC0415
+    from llmrouter.v1 import router_pb2_grpc as pb_grpc  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "router.yaml"
+        config.write_text(
+            "server: {log_level: WARNING}\n"
+            f"providers: {{bench: {{kind: openai, base_url: '{base_url}/v1', api_key_env: [BENCH_KEY]}}}}\n"
+            "catalog: {models: [{provider: bench, model: " + MODEL + ", tier: fast, input_per_mtok: '0.15',"
+            " output_per_mtok: '0.6', context_window: 128000, max_output_tokens: 16384,"
+            " capabilities: {streaming: true}, quality: {overall: 0.8}, latency_prior_ms: 300}]}\n"
+            "executor: {probe_idle_s: 0}\n"
+        )
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
+        router = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "router_service.cli.main",
+                "serve",
+                "--config",
+                str(config),
+                "--listen",
+                f"127.0.0.1:{port}",
+            ],
+            env={**env, "BENCH_KEY": "bench"},
+            cwd=REPO,
+        )
+        SERVER_PIDS["grpc"] = router.pid
+        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        try:
+            await asyncio.wait_for(channel.channel_ready(), 20)
+            stub = pb_grpc.RouterServiceStub(channel)
+            request = pb.CompleteRequest(
+                messages=[pb.Message(role=pb.ROLE_USER, content="Count.")],
+                preferences=pb.RoutingPreferences(force_model=pb.ModelRef(provider="bench", model=MODEL)),
+            )
+
+            async def one() -> Sample:
+                start = time.perf_counter()
+                first, deltas = 0.0, 0
+                async for event in stub.StreamComplete(request, timeout=60):
+                    if event.HasField("delta"):
+                        # The router may carry several upstream chunks in one message when they arrive
+                        # faster than it writes: count the upstream chunks (" tok<i>") relayed.
+                        deltas += event.delta.text.count(" tok")
+                        first = first or time.perf_counter()
+                return Sample(first - start, time.perf_counter() - start, deltas)
+
+            yield one
+        finally:
+            await channel.close()
+            router.terminate()
+            router.wait(10)
+
+
 CLIENTS: dict[str, Callable[[str], contextlib.AbstractAsyncContextManager[OneStream]]] = {
     "httpx": httpx_client,
     "adapter": adapter_client,
+    "grpc": grpc_client,
 }
 
 
@@ -171,17 +252,29 @@ async def run(one: OneStream, streams: int, concurrency: int) -> tuple[list[Samp
     return samples, time.perf_counter() - started, time.process_time() - cpu
 
 
+async def run_measured(
+    name: str, one: OneStream, streams: int, concurrency: int
+) -> tuple[list[Sample], float, float, float]:
+    """`run`, plus the CPU seconds the client's server process (if any) used meanwhile."""
+    pid = SERVER_PIDS.get(name)
+    before = _process_cpu(pid) if pid else 0.0
+    samples, wall, cpu = await run(one, streams, concurrency)
+    return samples, wall, cpu, (_process_cpu(pid) - before) if pid else 0.0
+
+
 async def _compare(clients: dict[str, OneStream], args: argparse.Namespace, concurrency: int) -> None:
     """Clients take turns in rounds, so drift in the machine's load does not favour one of them."""
     samples: dict[str, list[Sample]] = {name: [] for name in clients}
     walls, cpus = dict.fromkeys(clients, 0.0), dict.fromkeys(clients, 0.0)
+    server_cpus = dict.fromkeys(clients, 0.0)
     rounds = max(1, min(args.rounds, args.streams // concurrency))
     for _ in range(rounds):
         for name, one in clients.items():
-            batch, wall, cpu = await run(one, args.streams // rounds, concurrency)
+            batch, wall, cpu, server_cpu = await run_measured(name, one, args.streams // rounds, concurrency)
             samples[name] += batch
             walls[name] += wall
             cpus[name] += cpu
+            server_cpus[name] += server_cpu
     for name, got in samples.items():
         short = sum(1 for s in got if s.deltas != args.chunks)
         if short:
@@ -194,6 +287,14 @@ async def _compare(clients: dict[str, OneStream], args: argparse.Namespace, conc
     # CPU per delta is the steadier figure on a shared machine: wall times also measure the neighbours.
     per_delta = {name: cpus[name] / sum(s.deltas for s in got) * 1e6 for name, got in samples.items()}
     print(f"  adapter minus httpx: {per_delta['adapter'] - per_delta['httpx']:+.1f} µs of client CPU per delta")
+    if "grpc" in samples:
+        relayed = sum(s.deltas for s in samples["grpc"])
+        ttfd = {name: sorted(s.ttfd for s in got)[len(got) // 2] for name, got in samples.items()}
+        print(
+            f"  router: {server_cpus['grpc'] / relayed * 1e6:.1f} µs of router CPU per relayed delta = "
+            f"{relayed / server_cpus['grpc']:,.0f} deltas per router CPU-second; "
+            f"TTFD p50 through the router minus direct httpx: {(ttfd['grpc'] - ttfd['httpx']) * 1000:+.2f} ms"
+        )
 
 
 def _ms(values: list[float], q: float) -> str:

@@ -24,6 +24,7 @@ from pydantic import (
 
 from router_service.analyzer.settings import AgentsSettings, AnalyzerSettings
 from router_service.auth.settings import AuthSettings
+from router_service.cache.settings import CacheSettings
 from router_service.executor.settings import ExecutorSettings
 from router_service.ledger.limits import TenantSettings
 from router_service.strategy import settings as _routing
@@ -199,6 +200,7 @@ class RouterConfig(_Strict):
     analyzer: AnalyzerSettings = AnalyzerSettings()
     agents: AgentsSettings = AgentsSettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
+    cache: CacheSettings = CacheSettings()
 
     @field_validator("providers", mode="before")
     @classmethod

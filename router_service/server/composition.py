@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from router_service.analyzer import Analyzer
 from router_service.analyzer.coordinator import AgentCoordinator
 from router_service.auth.authenticator import Authenticator
+from router_service.cache import RoutingDefaults, build_cache
 from router_service.catalog import Catalog, load_catalog
 from router_service.config import RouterConfig
 from router_service.domain import ModelRef
@@ -46,6 +47,8 @@ class RouterApp:
 
     async def aclose(self) -> None:
         await self.registry.aclose()
+        if self.pipeline.cache is not None:
+            await self.pipeline.cache.aclose()
         if self.journal is not None:
             self.journal.close()
 
@@ -107,6 +110,10 @@ def build_app(
         unavailable_reason=unavailable_reason,
         baseline=baseline if catalog.get(baseline) is not None else None,
         tenant_limits=authenticator.tenant_limits,
+        cache=build_cache(
+            config.cache,
+            routing_defaults=RoutingDefaults(config.routing.default_strategy, config.routing.default_user_tier),
+        ),
     )
     pipeline.uses_llm_classifier = classifier is not None
     app = RouterApp(

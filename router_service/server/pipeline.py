@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from router_service.analyzer import Analysis, Analyzer
 from router_service.analyzer.coordinator import Agent, AgentCoordinator
 from router_service.auth import Caller
+from router_service.cache import CachedAnswer, CacheHit, CacheRequest, ResponseCache
 from router_service.catalog import Catalog
-from router_service.domain import ChatMessage, ErrorKind, GenerationParams, ModelRef, Role
+from router_service.domain import ChatMessage, ErrorKind, GenerationParams, ModelRef, Role, Usage
 from router_service.executor import Call, ExecutionTrace, Executor, StreamStarted, Target
 from router_service.ledger import Accountant, Admission, LedgerEntry, RequestStatus, Scope, SpendLimits
 from router_service.ledger.memory import FeedbackResult
@@ -78,11 +79,13 @@ class RequestPipeline:
         unavailable_reason: Callable[[ModelRef], str],
         baseline: ModelRef | None,
         tenant_limits: Callable[[str], SpendLimits | None],
+        cache: ResponseCache | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         remembered_analyses: int = 50_000,
     ) -> None:
         self.analyzer = analyzer
+        self.cache = cache
         self.coordinator = coordinator
         self.planner = planner
         self.executor = executor
@@ -241,6 +244,55 @@ class RequestPipeline:
                 attempt.model, routed.analysis, attempt.error_kind == ErrorKind.NONE, attempt.latency_s
             )
         return entry
+
+    # -- response cache -----------------------------------------------------------------------------
+
+    def cache_request(self, routed: Routed, no_lookup: bool, no_store: bool) -> CacheRequest | None:
+        if self.cache is None:
+            return None
+        return CacheRequest(
+            tenant=routed.tenant, messages=routed.plan.messages, params=routed.params, preferences=routed.prefs,
+            no_lookup=no_lookup, no_store=no_store,
+        )
+
+    async def cached(self, request: CacheRequest | None) -> CacheHit | None:
+        if self.cache is None or request is None:
+            return None
+        return await self.cache.lookup(request)
+
+    def cache_bypassed(self, request: CacheRequest | None) -> bool:
+        return self.cache is not None and request is not None and self.cache.bypassed(request)
+
+    async def remember(self, request: CacheRequest | None, text: str, trace: ExecutionTrace) -> None:
+        """Store a complete, successful answer with what its answering attempt cost."""
+        if self.cache is None or request is None or request.no_store or not trace.attempts:
+            return
+        last = trace.attempts[-1]
+        entry = self.catalog.get(last.model)
+        if entry is None or trace.answering is None:
+            return
+        await self.cache.store(request, CachedAnswer(
+            text=text, model=trace.answering, usage=last.usage, finish_reason=trace.finish_reason,
+            cost_nano_usd=entry.cost_nano_usd(last.usage), created_at=self._wall_clock(),
+        ))
+
+    def account_hit(self, routed: Routed, hit: CacheHit, rpc: str) -> tuple[LedgerEntry, ExecutionTrace]:
+        """A cache hit's one ledger entry: nothing consumed, nothing spent, the original cost avoided."""
+        answer = hit.answer
+        trace = ExecutionTrace(answering=answer.model, deployment="cache", finish_reason=answer.finish_reason)
+        baseline = routed.plan.baseline
+        entry = LedgerEntry(
+            request_id=routed.request_id, tenant=routed.tenant, timestamp=self._wall_clock(), model=answer.model,
+            usage=Usage(), cost_nano_usd=0,
+            baseline_cost_nano_usd=baseline.cost_nano_usd(answer.usage) if baseline is not None else 0,
+            latency_s=self._clock() - routed.started, status=RequestStatus.OK, rpc=rpc, agent=routed.agent,
+            domain=routed.analysis.domain, complexity=routed.analysis.complexity, strategy=routed.plan.strategy,
+            experiment_arm=routed.plan.experiment_arm, cache_hit=True, cache_saved_nano_usd=hit.saved_cost_nano_usd,
+            key_id=routed.caller.key_id,
+        )
+        if not self.accountant.record(entry):
+            log.error("ledger already had request %s; the duplicate was not recorded", routed.request_id)
+        return entry, trace
 
     def feedback(self, request_id: str, rating: int, tenant: str | None = None) -> FeedbackResult | None:
         result = self.accountant.feedback(request_id, rating, tenant)

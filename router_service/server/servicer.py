@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import aclosing
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -16,9 +16,10 @@ from llmrouter.v1 import router_pb2_grpc as pb_grpc
 
 from router_service.auth import Caller
 from router_service.auth.authenticator import Authenticator, AuthError, BadTenant
+from router_service.cache import CacheHit, CacheRequest, replay_chunks
 from router_service.config import RouterConfig
 from router_service.domain import ChatMessage, GenerationParams
-from router_service.executor import Deployment, ExecutionError, ExecutionTrace, StreamStarted
+from router_service.executor import Deployment, ExecutionError, ExecutionTrace
 from router_service.executor.breaker import BreakerState
 from router_service.ledger import (
     Admission,
@@ -43,6 +44,7 @@ from router_service.server.errors import (
     invalid_argument,
 )
 from router_service.server.pipeline import RequestPipeline, Routed
+from router_service.server.relay import CoalescingRelay
 from router_service.strategy import PlanningError, RoutingPreferences
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,16 @@ def _metadata(context: Context) -> dict[str, str]:
         if k in ("authorization", "x-tenant-id"):
             out[k] = v if isinstance(v, str) else v.decode("utf-8", "replace")
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A Complete or StreamComplete past routing: admitted (a miss) or answered by the cache (a hit)."""
+
+    routed: Routed
+    admission: Admission | None
+    cache_request: CacheRequest | None
+    hit: CacheHit | None
 
 
 class RouterServicer(pb_grpc.RouterServiceServicer):
@@ -137,15 +149,40 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         except RateLimited as exc:
             raise from_rate_limit(exc) from exc
 
-    async def _start(self, request: pb.CompleteRequest, context: Context) -> tuple[Routed, Admission]:
-        """Route, claim the request id and admit it; nothing is spent or recorded if this raises."""
+    async def _start(self, request: pb.CompleteRequest, context: Context) -> Started:
+        """Route, claim the request id, consult the cache, and admit a miss; nothing is spent or recorded
+        if this raises. A cache hit needs no admission: it spends nothing."""
         routed = await self._route_async(request, context)
         self._claim(routed.request_id)
         try:
-            return routed, self._admit(routed)
+            cache_request = self._pipeline.cache_request(routed, request.cache.no_lookup, request.cache.no_store)
+            hit = await self._pipeline.cached(cache_request)
+            if hit is not None:
+                return Started(routed, None, cache_request, hit)
+            return Started(routed, self._admit(routed), cache_request, None)
         except BaseException:
             self._pipeline.in_flight.discard(routed.request_id)
             raise
+
+    def _cache_info(self, started: Started) -> pb.CacheInfo | None:
+        if started.hit is not None:
+            kind = pb.CACHE_RESULT_HIT_EXACT if started.hit.kind == "exact" else pb.CACHE_RESULT_HIT_SEMANTIC
+            return pb.CacheInfo(result=kind, similarity=started.hit.similarity,
+                                saved_cost_nano_usd=started.hit.saved_cost_nano_usd)
+        if started.cache_request is None:
+            return None
+        if self._pipeline.cache_bypassed(started.cache_request):
+            return pb.CacheInfo(result=pb.CACHE_RESULT_BYPASS)
+        return pb.CacheInfo(result=pb.CACHE_RESULT_MISS)
+
+    def _hit_summary(self, started: Started, rpc: str) -> tuple[str, pb.CompletionSummary]:
+        """Account a cache hit and describe it: the original model, usage and text, at no cost."""
+        assert started.hit is not None
+        _, trace = self._pipeline.account_hit(started.routed, started.hit, rpc)
+        self._pipeline.in_flight.discard(started.routed.request_id)
+        summary = tr.summary_pb(trace, time.monotonic() - started.routed.started, None, self._cache_info(started))
+        summary.usage.CopyFrom(tr.usage_pb(started.hit.answer.usage))
+        return started.hit.answer.text, summary
 
     def _claim(self, request_id: str) -> None:
         """Refuse a request id that is running or already accounted for: it must not spend twice."""
@@ -179,10 +216,15 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
 
     async def Complete(self, request: pb.CompleteRequest, context: Context) -> pb.CompleteResponse:
         try:
-            routed, admission = await self._start(request, context)
+            started = await self._start(request, context)
         except Exception as exc:
             await self._fail(context, exc, request.request_id)
             raise
+        routed = started.routed
+        decision = tr.decision_pb(routed.plan, routed.analysis, routed.agent)
+        if started.hit is not None:
+            text, summary = self._hit_summary(started, "Complete")
+            return pb.CompleteResponse(request_id=routed.request_id, decision=decision, text=text, summary=summary)
         trace = ExecutionTrace()
         error: BaseException | None = None
         try:
@@ -194,62 +236,91 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             self._pipeline.in_flight.discard(routed.request_id)
             status = self._pipeline.status_for(error)
             try:
-                self._pipeline.account(routed, trace, status, "Complete", admission)
+                self._pipeline.account(routed, trace, status, "Complete", started.admission)
             except Exception:
                 log.exception("could not account request %s", routed.request_id)
             if isinstance(error, ExecutionError):
                 await self._abort(context, from_execution(error))
             elif isinstance(error, Exception) and not isinstance(error, asyncio.CancelledError):
                 await self._fail(context, error, routed.request_id)
+        await self._pipeline.remember(started.cache_request, completion.text, trace)
         latency = time.monotonic() - routed.started
         return pb.CompleteResponse(
-            request_id=routed.request_id,
-            decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent),
-            text=completion.text,
-            summary=tr.summary_pb(trace, latency, None),
+            request_id=routed.request_id, decision=decision, text=completion.text,
+            summary=tr.summary_pb(trace, latency, None, self._cache_info(started)),
         )
 
     async def StreamComplete(
         self, request: pb.CompleteRequest, context: Context
     ) -> AsyncIterator[pb.StreamCompleteResponse]:
         try:
-            routed, admission = await self._start(request, context)
+            started = await self._start(request, context)
         except Exception as exc:
             await self._fail(context, exc, request.request_id)
             raise
+        routed = started.routed
         rid = routed.request_id
+        if started.hit is not None:
+            async for event in self._replay(started):
+                yield event
+            return
         trace = ExecutionTrace()
         error: BaseException | None = None
+        relay: CoalescingRelay | None = None
+        parts: list[str] = []
         try:
+            # Start the upstream call first, so it overlaps writing the decision.
+            relay = CoalescingRelay(self._pipeline.stream(routed, self._deadline(context), trace))
             yield pb.StreamCompleteResponse(
                 request_id=rid, decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent)
             )
             first = True
-            async with aclosing(self._pipeline.stream(routed, self._deadline(context), trace)) as events:
-                async for event in events:
-                    if isinstance(event, StreamStarted):
-                        continue
-                    delta = pb.TextDelta(text=event.text)
-                    if first and trace.answering is not None:
-                        delta.model.CopyFrom(tr.model_ref_pb(trace.answering))
-                        first = False
-                    yield pb.StreamCompleteResponse(request_id=rid, delta=delta)
+            async for text in relay.texts():
+                parts.append(text)
+                delta = pb.TextDelta(text=text)
+                if first and trace.answering is not None:
+                    delta.model.CopyFrom(tr.model_ref_pb(trace.answering))
+                    first = False
+                yield pb.StreamCompleteResponse(request_id=rid, delta=delta)
         except BaseException as exc:
             error = exc
             raise
         finally:
+            if relay is not None:
+                await relay.aclose()
             self._pipeline.in_flight.discard(rid)
             try:
-                self._pipeline.account(routed, trace, self._pipeline.status_for(error), "StreamComplete", admission)
+                status = self._pipeline.status_for(error)
+                self._pipeline.account(routed, trace, status, "StreamComplete", started.admission)
             except Exception:
                 log.exception("could not account request %s", rid)
             if isinstance(error, ExecutionError):
                 await self._abort(context, from_execution(error))
             elif isinstance(error, Exception):
                 await self._fail(context, error, rid)
+        # Only a stream that ended normally is complete enough to cache.
+        await self._pipeline.remember(started.cache_request, "".join(parts), trace)
         latency = time.monotonic() - routed.started
         ttft = trace.first_token_at - routed.started if trace.first_token_at is not None else None
-        yield pb.StreamCompleteResponse(request_id=rid, summary=tr.summary_pb(trace, latency, ttft))
+        summary = tr.summary_pb(trace, latency, ttft, self._cache_info(started))
+        yield pb.StreamCompleteResponse(request_id=rid, summary=summary)
+
+    async def _replay(self, started: Started) -> AsyncIterator[pb.StreamCompleteResponse]:
+        """A cached answer as a stream: the decision, the text as deltas, the summary."""
+        assert started.hit is not None
+        routed = started.routed
+        rid = routed.request_id
+        text, summary = self._hit_summary(started, "StreamComplete")
+        yield pb.StreamCompleteResponse(
+            request_id=rid, decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent)
+        )
+        for i, chunk in enumerate(replay_chunks(text)):
+            delta = pb.TextDelta(text=chunk)
+            if i == 0:
+                delta.model.CopyFrom(tr.model_ref_pb(started.hit.answer.model))
+            yield pb.StreamCompleteResponse(request_id=rid, delta=delta)
+        summary.time_to_first_token.CopyFrom(summary.latency)
+        yield pb.StreamCompleteResponse(request_id=rid, summary=summary)
 
     async def CostReport(self, request: pb.CostReportRequest, context: Context) -> pb.CostReportResponse:
         try:

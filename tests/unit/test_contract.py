@@ -14,18 +14,34 @@ from router_service import domain
 from router_service.ledger import RequestStatus
 from tests.conftest import REPO
 
-GENERATED = REPO / "clients" / "python" / "src" / "llmrouter"
+# Every generated tree, with the pattern of its generated files (scripts/generate writes all of them).
+GENERATED_TREES = {
+    "python": ("clients/python/src/llmrouter", "*_pb2*"),
+    "go": ("clients/go/llmrouterv1", "*.pb.go"),
+    "typescript": ("clients/typescript/src/gen", "*_pb.ts"),
+}
 
 
-def test_generated_python_is_not_stale(tmp_path: Path) -> None:
-    subprocess.run([str(REPO / "scripts" / "generate"), str(tmp_path)], check=True, capture_output=True, cwd=REPO)
-    fresh = tmp_path / "clients" / "python" / "src" / "llmrouter"
-    names = sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*_pb2*"))
-    assert names, "the generator produced nothing"
-    committed = sorted(p.relative_to(GENERATED).as_posix() for p in GENERATED.rglob("*_pb2*"))
-    assert names == committed
-    stale = [n for n in names if not filecmp.cmp(fresh / n, GENERATED / n, shallow=False)]
-    assert not stale, f"generated code is stale, run `make generate`: {stale}"
+@pytest.fixture(scope="module")
+def fresh_generation(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """scripts/generate run once into a temp dir (Python, then buf generate for Go and TypeScript)."""
+    out = tmp_path_factory.mktemp("generated")
+    done = subprocess.run(
+        [str(REPO / "scripts" / "generate"), str(out)], check=False, capture_output=True, text=True, cwd=REPO
+    )
+    assert done.returncode == 0, f"scripts/generate failed:\n{done.stdout}\n{done.stderr}"
+    return out
+
+
+@pytest.mark.parametrize("language", list(GENERATED_TREES))
+def test_generated_code_is_not_stale(fresh_generation: Path, language: str) -> None:
+    folder, pattern = GENERATED_TREES[language]
+    fresh, committed = fresh_generation / folder, REPO / folder
+    names = sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob(pattern))
+    assert names, f"the generator produced no {language} code"
+    assert names == sorted(p.relative_to(committed).as_posix() for p in committed.rglob(pattern))
+    stale = [n for n in names if not filecmp.cmp(fresh / n, committed / n, shallow=False)]
+    assert not stale, f"generated {language} code is stale, run `make generate`: {stale}"
 
 
 @pytest.mark.parametrize(

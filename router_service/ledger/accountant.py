@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from router_service.ledger.budgets import Budgets, BudgetStatus, Reservation, Scope
 from router_service.ledger.entry import LedgerEntry
@@ -23,6 +23,19 @@ class Admission:
     scopes: tuple[tuple[Scope, SpendLimits], ...]
     reservation: Reservation | None
     tokens_charged: int
+
+
+def amended(previous: LedgerEntry, retry: LedgerEntry) -> LedgerEntry:
+    """One entry for a request and its retry under the same id: every attempt, all tokens and all
+    spending; the retry's outcome, model and time."""
+    return replace(
+        retry,
+        usage=previous.usage + retry.usage,
+        cost_nano_usd=previous.cost_nano_usd + retry.cost_nano_usd,
+        baseline_cost_nano_usd=previous.baseline_cost_nano_usd + retry.baseline_cost_nano_usd,
+        latency_s=previous.latency_s + retry.latency_s,
+        attempts=previous.attempts + retry.attempts,
+    )
 
 
 class Accountant:
@@ -49,22 +62,30 @@ class Accountant:
         return Admission(tuple(scopes), reservation, estimate_tokens)
 
     def record(self, entry: LedgerEntry, admission: Admission | None = None) -> bool:
-        """Write the request's one entry: memory, journal, budgets; release its reservation."""
-        added = self.ledger.record(entry)
+        """Write the request's one entry: memory, journal, budgets; release its reservation. A retry of a
+        failed request under the same id amends that request's entry instead of adding a second one."""
+        charged = entry.cost_nano_usd
+        previous = self.ledger.failed_entry(entry.request_id)
+        if previous is not None:
+            entry = amended(previous, entry)
+            added = self.ledger.replace(entry)
+        else:
+            added = self.ledger.record(entry)
         if added:
             if self.journal is not None:
                 try:
-                    self.journal.append(entry)
+                    self.journal.append(entry, amends=previous is not None)
                 except JournalError:
                     log.exception("ledger journal write failed for request %s", entry.request_id)
                     if self._on_journal_failure is not None:
                         self._on_journal_failure()
-            self.budgets.charge(self.scope_names(entry), entry.cost_nano_usd, entry.timestamp)
+            self.budgets.charge(self.scope_names(entry), charged, entry.timestamp)
         if admission is not None:
             if admission.reservation is not None:
-                self.budgets.settle(admission.reservation, entry.cost_nano_usd)
+                self.budgets.settle(admission.reservation, charged)
             if admission.tokens_charged:
-                self.rate_limits.adjust_tokens(admission.scopes, entry.usage.total_tokens - admission.tokens_charged)
+                used = entry.usage.total_tokens - (previous.usage.total_tokens if previous is not None else 0)
+                self.rate_limits.adjust_tokens(admission.scopes, used - admission.tokens_charged)
         return added
 
     @staticmethod
@@ -93,6 +114,10 @@ class Accountant:
         for record in self.journal.replay():
             if isinstance(record, Rating):
                 ratings += self.ledger.record_feedback(record.request_id, record.rating) is not None
+            elif (previous := self.ledger.failed_entry(record.request_id)) is not None and self.ledger.replace(record):
+                # A retry that amended a failed request: only the difference is new spending.
+                self.budgets.charge(self.scope_names(record), record.cost_nano_usd - previous.cost_nano_usd,
+                                    record.timestamp)
             elif self.ledger.record(record):
                 entries += 1
                 self.budgets.charge(self.scope_names(record), record.cost_nano_usd, record.timestamp)

@@ -133,8 +133,12 @@ class Journal:
             self.healthy = False
             raise JournalError(f"cannot write the ledger journal {self.path}: {exc}") from exc
 
-    def append(self, entry: LedgerEntry) -> None:
-        self._write(encode(entry))
+    def append(self, entry: LedgerEntry, amends: bool = False) -> None:
+        """Append an entry; `amends` marks a retry's merged entry that replaces the id's failed one."""
+        record = encode(entry)
+        if amends:
+            record["amends"] = True
+        self._write(record)
 
     def append_rating(self, request_id: str, rating: int) -> None:
         self._write({"t": "rating", "id": request_id, "rating": rating})

@@ -80,6 +80,8 @@ class InMemoryLedger:
         self._ids: dict[str, Key] = {}
         # Ratings of requests still in the window (few requests are rated).
         self._ratings: dict[str, int] = {}
+        # Entries of failed requests still in the window: a retry under the same id amends them.
+        self._failed: dict[str, LedgerEntry] = {}
         self._id_order: deque[str] = deque()
         self._remembered_ids = remembered_ids
         self._clock = clock
@@ -95,46 +97,57 @@ class InMemoryLedger:
 
     def record(self, entry: LedgerEntry) -> bool:
         """Add the entry; False (and nothing recorded) when its request id is already in the ledger."""
-        usage = entry.usage
-        values = (
-            1,
-            entry.status != RequestStatus.OK,
-            usage.input_tokens,
-            usage.output_tokens,
-            usage.cached_input_tokens,
-            entry.cost_nano_usd,
-            entry.baseline_cost_nano_usd,
-            entry.cache_hit,
-            entry.cache_saved_nano_usd,
-        )
-        bucket = latency_bucket(entry.latency_s)
         now = self._clock()
         with self._lock:
             if entry.request_id in self._ids:
                 return False
-            table = self._table
-            key = table.key(
-                entry.timestamp,
-                now,
-                entry.model.provider,
-                entry.model.model,
-                entry.tenant,
-                entry.agent,
-                int(entry.domain),
-                int(entry.complexity or 0),
-                entry.strategy,
-                entry.experiment_arm,
-            )
-            self._ids[entry.request_id] = table.add(key, bucket, values)
+            self._ids[entry.request_id] = self._add(entry, now)
             self._id_order.append(entry.request_id)
             if len(self._id_order) > self._remembered_ids:
                 forgotten = self._id_order.popleft()
                 self._ids.pop(forgotten, None)
                 self._ratings.pop(forgotten, None)
+                self._failed.pop(forgotten, None)
             self._recent.append(entry)
             if self.first_timestamp is None or entry.timestamp < self.first_timestamp:
                 self.first_timestamp = entry.timestamp
-            table.compact(now)
+            self._table.compact(now)
+        return True
+
+    def _add(self, entry: LedgerEntry, now: float, count: int = 1) -> Key:
+        """Add (count 1) or take back out (count -1) one entry's figures; remember a failure's entry."""
+        usage = entry.usage
+        values: tuple[int, ...] = (
+            1, entry.status != RequestStatus.OK, usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
+            entry.cost_nano_usd, entry.baseline_cost_nano_usd, entry.cache_hit, entry.cache_saved_nano_usd,
+        )
+        if count < 0:
+            values = tuple(-v for v in values)
+        key = self._table.key(
+            entry.timestamp, now, entry.model.provider, entry.model.model, entry.tenant, entry.agent,
+            int(entry.domain), int(entry.complexity or 0), entry.strategy, entry.experiment_arm,
+        )
+        canonical = self._table.add(key, latency_bucket(entry.latency_s), values, count)
+        if count > 0 and entry.status != RequestStatus.OK:
+            self._failed[entry.request_id] = entry
+        return canonical
+
+    def failed_entry(self, request_id: str) -> LedgerEntry | None:
+        """The entry of a request that failed (or was cancelled) and may be retried under its id."""
+        with self._lock:
+            return self._failed.get(request_id)
+
+    def replace(self, merged: LedgerEntry) -> bool:
+        """Replace a failed request's entry by `merged` (its retry, amended into the same entry): still one
+        entry per request id. False when the id has no failed entry."""
+        now = self._clock()
+        with self._lock:
+            old = self._failed.pop(merged.request_id, None)
+            if old is None:
+                return False
+            self._add(old, now, count=-1)
+            self._ids[merged.request_id] = self._add(merged, now)
+            self._recent.append(merged)
         return True
 
     def record_feedback(self, request_id: str, rating: int, tenant: str | None = None) -> FeedbackResult | None:

@@ -112,7 +112,7 @@ class RollupTable:
         self._metrics: IntArray = np.zeros((1024, N_METRICS), dtype=np.int64)
         self._hist: IntArray = np.zeros((1024, N_BUCKETS), dtype=np.int64)
         self._size = 0
-        self._pending: list[tuple[int, int, tuple[int, ...]]] = []
+        self._pending: list[tuple[int, int, tuple[int, ...], int]] = []
         self._buffer_size = buffer_size
         self._hourly_horizon_s = hourly_horizon_s
         self._compacted_before = 0.0
@@ -172,10 +172,11 @@ class RollupTable:
             new[: len(old)] = old
             setattr(self, name, new)
 
-    def add(self, key: Key, bucket: int, values: tuple[int, ...]) -> Key:
-        """Add one entry's values; returns the row's canonical key object (share it, don't copy it)."""
+    def add(self, key: Key, bucket: int, values: tuple[int, ...], count: int = 1) -> Key:
+        """Add one entry's values (count -1 with negated values takes an entry back out); returns the
+        row's canonical key object (share it, don't copy it)."""
         row = self._row(key)
-        self._pending.append((row, bucket, values))
+        self._pending.append((row, bucket, values, count))
         if len(self._pending) >= self._buffer_size:
             self.flush()
         return self._key_objects[row]
@@ -186,9 +187,10 @@ class RollupTable:
         rows = np.fromiter((p[0] for p in self._pending), dtype=np.int64, count=len(self._pending))
         buckets = np.fromiter((p[1] for p in self._pending), dtype=np.int64, count=len(self._pending))
         values = np.array([p[2] for p in self._pending], dtype=np.int64)
+        counts = np.fromiter((p[3] for p in self._pending), dtype=np.int64, count=len(self._pending))
         self._pending.clear()
         np.add.at(self._metrics[:, : values.shape[1]], rows, values)
-        np.add.at(self._hist, (rows, buckets), 1)
+        np.add.at(self._hist, (rows, buckets), counts)
 
     def find(self, key: Key) -> int | None:
         """The row of a key, following it into its daily row if it was compacted."""

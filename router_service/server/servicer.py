@@ -188,7 +188,9 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         """Refuse a request id that is running or already accounted for: it must not spend twice."""
         if request_id in self._pipeline.in_flight:
             raise RpcError(grpc.StatusCode.ABORTED, f"request {request_id} is already running")
-        if self._pipeline.ledger.has(request_id):
+        ledger = self._pipeline.ledger
+        # A failed request may be retried under its id (its entry is amended); a completed one may not.
+        if ledger.has(request_id) and ledger.failed_entry(request_id) is None:
             raise RpcError(grpc.StatusCode.ALREADY_EXISTS, f"request {request_id} was already completed")
         self._pipeline.in_flight.add(request_id)
 

@@ -37,8 +37,9 @@ async def test_exact_hit_keeps_the_answer_costs_nothing_and_is_accounted(server_
         first = await stub.Complete(pb.CompleteRequest(messages=user("What are your hours?")))
         assert first.summary.cache.result == pb.CACHE_RESULT_MISS and first.summary.cost_nano_usd > 0
         # Insignificant whitespace and a default parameter value still hit the same entry.
-        again = await stub.Complete(pb.CompleteRequest(messages=user("  What are   your hours? "),
-                                                       params=pb.GenerationParams(temperature=1.0)))
+        again = await stub.Complete(
+            pb.CompleteRequest(messages=user("  What are   your hours? "), params=pb.GenerationParams(temperature=1.0))
+        )
         assert again.summary.cache.result == pb.CACHE_RESULT_HIT_EXACT
         assert again.text == first.text and again.summary.model == first.summary.model
         assert again.summary.usage == first.summary.usage
@@ -57,7 +58,9 @@ async def test_stream_is_served_from_cache_as_deltas(server_factory: ServerFacto
         first = [e async for e in stub.StreamComplete(pb.CompleteRequest(messages=user("¿cuánto cuesta el plan pro?")))]
         text = "".join(e.delta.text for e in first if e.HasField("delta"))
         assert first[-1].summary.cache.result == pb.CACHE_RESULT_MISS
-        replay = [e async for e in stub.StreamComplete(pb.CompleteRequest(messages=user("¿cuánto cuesta el plan pro?")))]
+        replay = [
+            e async for e in stub.StreamComplete(pb.CompleteRequest(messages=user("¿cuánto cuesta el plan pro?")))
+        ]
         kinds = [e.WhichOneof("event") for e in replay]
         assert kinds[0] == "decision" and kinds[-1] == "summary" and kinds.count("delta") >= 2
         assert "".join(e.delta.text for e in replay if e.HasField("delta")) == text
@@ -74,11 +77,13 @@ async def test_opt_out_and_tenant_isolation(server_factory: ServerFactory) -> No
         await stub.Complete(pb.CompleteRequest(messages=user("hours?")), metadata=acme)
         other = await stub.Complete(pb.CompleteRequest(messages=user("hours?")), metadata=[("x-tenant-id", "globex")])
         assert other.summary.cache.result == pb.CACHE_RESULT_MISS, "never shared across tenants by default"
-        skip = await stub.Complete(pb.CompleteRequest(messages=user("hours?"), cache=pb.CacheControl(no_lookup=True)),
-                                   metadata=acme)
+        skip = await stub.Complete(
+            pb.CompleteRequest(messages=user("hours?"), cache=pb.CacheControl(no_lookup=True)), metadata=acme
+        )
         assert skip.summary.cache.result == pb.CACHE_RESULT_BYPASS and skip.summary.cost_nano_usd > 0
-        await stub.Complete(pb.CompleteRequest(messages=user("prices?"), cache=pb.CacheControl(no_store=True)),
-                            metadata=acme)
+        await stub.Complete(
+            pb.CompleteRequest(messages=user("prices?"), cache=pb.CacheControl(no_store=True)), metadata=acme
+        )
         miss = await stub.Complete(pb.CompleteRequest(messages=user("prices?")), metadata=acme)
         assert miss.summary.cache.result == pb.CACHE_RESULT_MISS, "no_store kept it out"
         hit = await stub.Complete(pb.CompleteRequest(messages=user("hours?")), metadata=acme)
@@ -104,10 +109,22 @@ async def test_a_stream_cut_midway_is_never_stored(server_factory: ServerFactory
         config = make_config(
             cache={"enabled": True},
             providers={"up": {"kind": "openai", "base_url": upstream.base_url + "/v1", "api_key_env": ["K"]}},
-            catalog={"models": [{
-                "provider": "up", "model": "m", "tier": "fast", "input_per_mtok": "0.1", "output_per_mtok": "0.2",
-                "context_window": 128000, "max_output_tokens": 4096, "capabilities": {"streaming": True},
-                "quality": {"overall": 0.8}, "latency_prior_ms": 300}]},
+            catalog={
+                "models": [
+                    {
+                        "provider": "up",
+                        "model": "m",
+                        "tier": "fast",
+                        "input_per_mtok": "0.1",
+                        "output_per_mtok": "0.2",
+                        "context_window": 128000,
+                        "max_output_tokens": 4096,
+                        "capabilities": {"streaming": True},
+                        "quality": {"overall": 0.8},
+                        "latency_prior_ms": 300,
+                    }
+                ]
+            },
         )
         running = await server_factory(config, {"K": "k"})
         channel, stub = await stub_for(running)

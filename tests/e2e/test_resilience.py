@@ -9,6 +9,7 @@ import json
 import socket
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -425,3 +426,31 @@ async def test_hedging_races_a_second_candidate(
 def test_stream_file_has_events() -> None:
     assert len(split_sse(wire_file("openai/stream.sse"))) > 3
     assert json.loads(wire_file("openai/response.json"))["usage"]["prompt_tokens"] == OPENAI_USAGE[0]
+
+
+async def test_failed_request_retried_under_its_id_is_one_entry(
+    server_factory: ServerFactory, upstreams: tuple[WireServer, WireServer], tmp_path: Path
+) -> None:
+    alpha, beta = upstreams
+    down = Reply.json({"error": {"message": "down"}}, status=503)
+    alpha.add("POST", CHAT, down, Reply.file("openai/response.json"))
+    beta.add("POST", CHAT, down, Reply.file("openai/response.json"))
+    journal = tmp_path / "ledger.jsonl"
+    running = await start(server_factory, alpha.base_url + "/v1", beta.base_url + "/v1",
+                          executor={"retry": {"rounds": 1}}, ledger={"journal_path": str(journal)})
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await complete(running, request_id="retry-me")
+    assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+    done = await complete(running, request_id="retry-me")
+    assert done.summary.model.provider == "alpha"
+    totals = (await report(running)).totals
+    assert (totals.requests, totals.errors) == (1, 0)
+    assert totals.input_tokens == OPENAI_USAGE[0]
+    with pytest.raises(grpc.aio.AioRpcError) as again:
+        await complete(running, request_id="retry-me")
+    assert again.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    await running.stop(0)
+    replayed = await start(server_factory, alpha.base_url + "/v1", beta.base_url + "/v1",
+                           ledger={"journal_path": str(journal)})
+    after = (await report(replayed)).totals
+    assert (after.requests, after.errors, after.cost_nano_usd) == (1, 0, totals.cost_nano_usd)

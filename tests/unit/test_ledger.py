@@ -143,3 +143,20 @@ def test_latency_percentiles() -> None:
     row = ledger.report(ReportQuery()).totals
     assert 0.5 * 0.8 <= row.latency_p50_s <= 0.5 * 1.2
     assert 0.99 * 0.8 <= row.latency_p99_s <= 0.99 * 1.2
+
+
+def test_a_failed_request_retried_under_its_id_amends_its_one_entry() -> None:
+    from router_service.ledger import Accountant, InMemoryBudgets, InMemoryRateLimits
+
+    ledger = InMemoryLedger(clock=lambda: 1_006 * HOUR)
+    accountant = Accountant(ledger, InMemoryBudgets(clock=lambda: 1_006 * HOUR), InMemoryRateLimits())
+    assert accountant.record(entry(1, cost=7, status=RequestStatus.FAILED, ts=1_005 * HOUR))
+    assert ledger.failed_entry("r1") is not None
+    assert accountant.record(entry(1, cost=30, inp=10, out=20, ts=1_005 * HOUR + 60))
+    totals = ledger.report(ReportQuery()).totals
+    assert (totals.requests, totals.errors, totals.cost_nano_usd) == (1, 0, 37)
+    assert (totals.input_tokens, totals.output_tokens) == (15, 27)
+    # Completed now: a third record under the same id is a duplicate.
+    assert ledger.failed_entry("r1") is None
+    assert not accountant.record(entry(1, cost=99))
+    assert ledger.report(ReportQuery()).totals.cost_nano_usd == 37

@@ -179,7 +179,8 @@ def test_complete_then_feedback(client: RouterClient) -> None:
 def test_stream_to_summary(client: RouterClient) -> None:
     with client.stream("Write a short poem about routers.") as stream:
         deltas = list(stream)
-    assert len(deltas) >= 2 and "".join(deltas) == stream.text
+    # The router may carry several upstream chunks in one message when they come faster than it writes.
+    assert len(deltas) >= 1 and "".join(deltas) == stream.text
     assert stream.decision is not None and stream.decision.selected.provider == "demo"
     assert stream.model is not None and stream.model.provider == "demo"
     assert stream.request_id

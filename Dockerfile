@@ -18,7 +18,8 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 COPY --from=probe /out/grpc-health-probe /usr/local/bin/grpc-health-probe
 USER 10001:10001
-EXPOSE 50051
+# 50051: gRPC; 9464: admin (metrics, dashboard), loopback unless the config says admin.listen 0.0.0.0:9464
+EXPOSE 50051 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
   CMD ["grpc-health-probe", "-addr=127.0.0.1:50051"]
 ENTRYPOINT ["llm-router"]

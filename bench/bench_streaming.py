@@ -28,7 +28,6 @@ import json
 import multiprocessing
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -168,9 +167,9 @@ def _process_cpu(pid: int) -> float:
 
 @contextlib.asynccontextmanager
 async def grpc_client(base_url: str) -> AsyncIterator[OneStream]:
-    import grpc  # noqa: PLC0415
-    from llmrouter.v1 import router_pb2 as pb  # noqa: PLC0415
-    from llmrouter.v1 import router_pb2_grpc as pb_grpc  # noqa: PLC0415
+    import grpc
+    from llmrouter.v1 import router_pb2 as pb
+    from llmrouter.v1 import router_pb2_grpc as pb_grpc
 
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "router.yaml"
@@ -186,17 +185,15 @@ async def grpc_client(base_url: str) -> AsyncIterator[OneStream]:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.endswith(("_API_KEY", "_BASE_URL"))}
-        router = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "router_service.cli.main",
-                "serve",
-                "--config",
-                str(config),
-                "--listen",
-                f"127.0.0.1:{port}",
-            ],
+        router = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "router_service.cli.main",
+            "serve",
+            "--config",
+            str(config),
+            "--listen",
+            f"127.0.0.1:{port}",
             env={**env, "BENCH_KEY": "bench"},
             cwd=REPO,
         )
@@ -225,7 +222,7 @@ async def grpc_client(base_url: str) -> AsyncIterator[OneStream]:
         finally:
             await channel.close()
             router.terminate()
-            router.wait(10)
+            await router.wait()
 
 
 CLIENTS: dict[str, Callable[[str], contextlib.AbstractAsyncContextManager[OneStream]]] = {

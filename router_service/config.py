@@ -27,6 +27,7 @@ from router_service.auth.settings import AuthSettings
 from router_service.cache.settings import CacheSettings
 from router_service.executor.settings import ExecutorSettings
 from router_service.ledger.limits import TenantSettings
+from router_service.observability.settings import AdminSettings
 from router_service.strategy import settings as _routing
 
 ProviderKind = Literal["openai", "anthropic", "gemini", "ollama", "demo"]
@@ -201,6 +202,7 @@ class RouterConfig(_Strict):
     agents: AgentsSettings = AgentsSettings()
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
     cache: CacheSettings = CacheSettings()
+    admin: AdminSettings = AdminSettings()
 
     @field_validator("providers", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from router_service.executor.limits import QueueFull
 from router_service.executor.settings import ExecutorSettings
 from router_service.executor.trace import ExecutionTrace
 from router_service.ledger.entry import AttemptRecord
+from router_service.observability.observer import Observer
 from router_service.providers.base import (
     Completion,
     ProviderRequest,
@@ -86,7 +87,9 @@ class Executor:
         pool: DeploymentPool,
         settings: ExecutorSettings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        observer: Observer | None = None,
     ) -> None:
+        self._observer = observer or Observer()
         self.pool = pool
         self._s = settings or ExecutorSettings()
         self._clock = clock
@@ -145,8 +148,12 @@ class Executor:
             raise DeadlineExceeded("the deadline passed while waiting for a free slot") from None
         d.stats.last_used = self._clock()
         try:
-            remaining = self._remaining(call)
-            yield min(remaining, d.timeout_s) if d.timeout_s else remaining
+            # The attempt's span covers the whole upstream call (for a stream, to its last chunk).
+            with self._observer.span(
+                "attempt", provider=d.provider, model=str(target.entry.ref), deployment=f"{d.name}/{d.model_id}"
+            ):
+                remaining = self._remaining(call)
+                yield min(remaining, d.timeout_s) if d.timeout_s else remaining
         finally:
             d.limit.release()
 

@@ -118,7 +118,9 @@ async def start_server(
 
     ops.reloader.on_new_generation.append(new_generation)
     if config.executor.probe_idle_s > 0:
-        running.probe_task = asyncio.get_running_loop().create_task(_probe_idle(app, config.executor.probe_idle_s))
+        running.probe_task = asyncio.get_running_loop().create_task(
+            _probe_idle(running, config.executor.probe_idle_s)
+        )
     return running
 
 
@@ -146,10 +148,11 @@ def _provider_health(app: RouterApp, health: HealthServicer) -> Callable[[Deploy
     return changed
 
 
-async def _probe_idle(app: RouterApp, idle_s: float) -> None:
+async def _probe_idle(running: RunningServer, idle_s: float) -> None:
     """Refresh providers that have been idle (or are open) with a probe that spends no tokens."""
     while True:
         await asyncio.sleep(max(idle_s / 2, 1.0))
+        app = running.app  # the live configuration generation (a reload swaps it)
         now = time.monotonic()
         by_adapter: dict[int, list[Deployment]] = {}
         for d in app.pool.all:

@@ -93,7 +93,7 @@ def build_app(
             log.info("ledger journal %s replayed: %d entries, %d ratings", journal.path, entries, ratings)
     authenticator = Authenticator(config.auth, config.tenants)
     baseline = ModelRef.parse(config.routing.baseline_model)
-    executor = Executor(pool, config.executor)
+    executor = Executor(pool, config.executor, observer=observer)
     def available(ref: ModelRef) -> bool:
         return not unavailable_reason(ref)
 
@@ -114,6 +114,7 @@ def build_app(
             config.cache,
             routing_defaults=RoutingDefaults(config.routing.default_strategy, config.routing.default_user_tier),
         ),
+        observer=observer,
     )
     pipeline.uses_llm_classifier = classifier is not None
     app = RouterApp(

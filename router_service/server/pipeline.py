@@ -21,6 +21,7 @@ from router_service.domain import ChatMessage, ErrorKind, GenerationParams, Mode
 from router_service.executor import Call, ExecutionTrace, Executor, StreamStarted, Target
 from router_service.ledger import Accountant, Admission, LedgerEntry, RequestStatus, Scope, SpendLimits
 from router_service.ledger.memory import FeedbackResult
+from router_service.observability.observer import Observer
 from router_service.providers.base import Completion, TextChunk
 from router_service.server.classifier import CLASSIFYING, ClassifyingFor
 from router_service.strategy import Planner, RoutePlan, RoutingPreferences
@@ -80,12 +81,14 @@ class RequestPipeline:
         baseline: ModelRef | None,
         tenant_limits: Callable[[str], SpendLimits | None],
         cache: ResponseCache | None = None,
+        observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         remembered_analyses: int = 50_000,
     ) -> None:
         self.analyzer = analyzer
         self.cache = cache
+        self.observer = observer or Observer()
         self.coordinator = coordinator
         self.planner = planner
         self.executor = executor
@@ -130,8 +133,10 @@ class RequestPipeline:
         params: GenerationParams,
         prefs: RoutingPreferences,
     ) -> Routed:
-        return self._plan(request_id, caller, messages, params, prefs, self._clock(),
-                          self.analyzer.analyze(messages))
+        started = self._clock()
+        with self.observer.span("analyze"):
+            analysis = self.analyzer.analyze(messages)
+        return self._plan(request_id, caller, messages, params, prefs, started, analysis)
 
     async def route_async(
         self,
@@ -145,7 +150,8 @@ class RequestPipeline:
         started = self._clock()
         token = CLASSIFYING.set(ClassifyingFor(request_id, caller.tenant, caller.key_id))
         try:
-            analysis = await self.analyzer.analyze_with_llm(messages)
+            with self.observer.span("analyze"):
+                analysis = await self.analyzer.analyze_with_llm(messages)
         finally:
             CLASSIFYING.reset(token)
         return self._plan(request_id, caller, messages, params, prefs, started, analysis)
@@ -170,7 +176,11 @@ class RequestPipeline:
             def available(ref: ModelRef) -> bool:
                 return caller.may_use(ref) and cached(ref)
 
-        plan = self.planner.plan(analysis, messages, params, prefs, available, routing_key=caller.tenant)
+        with self.observer.span("plan") as span:
+            plan = self.planner.plan(analysis, messages, params, prefs, available, routing_key=caller.tenant)
+            span.set_attribute("strategy", plan.strategy)
+            span.set_attribute("model", str(plan.selected.ref))
+        self.observer.routed(plan.strategy, analysis.complexity, plan.selected.ref)
         return Routed(request_id, caller, params, prefs, analysis, agent.name, plan, started)
 
     def scopes(self, caller: Caller) -> list[tuple[Scope, SpendLimits]]:
@@ -206,7 +216,13 @@ class RequestPipeline:
         return self.executor.stream(self.targets(routed), self.call(routed, deadline), trace)
 
     def account(
-        self, routed: Routed, trace: ExecutionTrace, status: RequestStatus, rpc: str, admission: Admission | None
+        self,
+        routed: Routed,
+        trace: ExecutionTrace,
+        status: RequestStatus,
+        rpc: str,
+        admission: Admission | None,
+        answer: str | None = None,
     ) -> LedgerEntry:
         """Write the request's one ledger entry and feed the planner's statistics."""
         latency = self._clock() - routed.started
@@ -234,6 +250,8 @@ class RequestPipeline:
         )
         if not self.accountant.record(entry, admission):
             log.error("ledger already had request %s; the duplicate was not recorded", routed.request_id)
+        ttft = trace.first_token_at - routed.started if trace.first_token_at is not None else None
+        self._observe(routed, entry, ttft, answer)
         self._analyses[routed.request_id] = routed.analysis
         if len(self._analyses) > self._analyses_limit:
             self._analyses.popitem(last=False)
@@ -258,7 +276,13 @@ class RequestPipeline:
     async def cached(self, request: CacheRequest | None) -> CacheHit | None:
         if self.cache is None or request is None:
             return None
-        return await self.cache.lookup(request)
+        with self.observer.span("cache.lookup"):
+            hit = await self.cache.lookup(request)
+        if self.cache.bypassed(request):
+            self.observer.cache_result("bypass")
+        else:
+            self.observer.cache_result("miss" if hit is None else f"hit_{hit.kind}")
+        return hit
 
     def cache_bypassed(self, request: CacheRequest | None) -> bool:
         return self.cache is not None and request is not None and self.cache.bypassed(request)
@@ -275,6 +299,7 @@ class RequestPipeline:
             text=text, model=trace.answering, usage=last.usage, finish_reason=trace.finish_reason,
             cost_nano_usd=entry.cost_nano_usd(last.usage), created_at=self._wall_clock(),
         ))
+        self.observer.cache_stored()
 
     def account_hit(self, routed: Routed, hit: CacheHit, rpc: str) -> tuple[LedgerEntry, ExecutionTrace]:
         """A cache hit's one ledger entry: nothing consumed, nothing spent, the original cost avoided."""
@@ -292,7 +317,16 @@ class RequestPipeline:
         )
         if not self.accountant.record(entry):
             log.error("ledger already had request %s; the duplicate was not recorded", routed.request_id)
+        self._observe(routed, entry, 0.0, answer.text)
         return entry, trace
+
+    def _observe(self, routed: Routed, entry: LedgerEntry, ttft: float | None, answer: str | None) -> None:
+        """Metrics, the request's log line and its span attributes; text only when the config asks."""
+        if self.observer.settings.show_prompts:
+            prompt = next((m.content for m in reversed(routed.plan.messages) if m.role == Role.USER), None)
+            self.observer.request_accounted(entry, ttft, prompt=prompt, answer=answer)
+        else:
+            self.observer.request_accounted(entry, ttft)
 
     def feedback(self, request_id: str, rating: int, tenant: str | None = None) -> FeedbackResult | None:
         result = self.accountant.feedback(request_id, rating, tenant)

@@ -33,6 +33,7 @@ from router_service.ledger import (
     ReportRow,
     Scope,
 )
+from router_service.providers.base import Completion
 from router_service.server import translate as tr
 from router_service.server.errors import (
     RpcError,
@@ -229,6 +230,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             return pb.CompleteResponse(request_id=routed.request_id, decision=decision, text=text, summary=summary)
         trace = ExecutionTrace()
         error: BaseException | None = None
+        completion: Completion | None = None
         try:
             completion = await self._pipeline.complete(routed, self._deadline(context), trace)
         except BaseException as exc:
@@ -238,7 +240,8 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             self._pipeline.in_flight.discard(routed.request_id)
             status = self._pipeline.status_for(error)
             try:
-                self._pipeline.account(routed, trace, status, "Complete", started.admission)
+                answer = completion.text if completion is not None else None
+                self._pipeline.account(routed, trace, status, "Complete", started.admission, answer)
             except Exception:
                 log.exception("could not account request %s", routed.request_id)
             if isinstance(error, ExecutionError):
@@ -293,7 +296,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             self._pipeline.in_flight.discard(rid)
             try:
                 status = self._pipeline.status_for(error)
-                self._pipeline.account(routed, trace, status, "StreamComplete", started.admission)
+                self._pipeline.account(routed, trace, status, "StreamComplete", started.admission, "".join(parts))
             except Exception:
                 log.exception("could not account request %s", rid)
             if isinstance(error, ExecutionError):

@@ -171,7 +171,8 @@ class ServerSettings(_Strict):
 
 class LedgerSettings(_Strict):
     # Raw entries kept in memory (a ring); aggregates are kept separately as rollups.
-    recent_entries: int = Field(default=10_000, ge=0)
+    # (The dashboard's "recent requests"; the ledger's totals never depend on it.)
+    recent_entries: int = Field(default=2_000, ge=0)
     # How many recent request ids are remembered, so a retry with the same id is never charged twice
     # and feedback can find its request (about 150 bytes each).
     remembered_request_ids: int = Field(default=200_000, ge=1000)

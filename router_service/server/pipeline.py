@@ -84,7 +84,7 @@ class RequestPipeline:
         observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
-        remembered_analyses: int = 50_000,
+        remembered_analyses: int = 20_000,
     ) -> None:
         self.analyzer = analyzer
         self.cache = cache

@@ -105,7 +105,7 @@ class Operations:
             try:
                 await self.reloader.reload()
             except ReloadRejected:
-                pass  # already logged with the reason
+                return  # the reloader logged the reason; the running config stays
             except Exception:
                 log.exception("configuration reload failed")
 

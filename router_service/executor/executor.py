@@ -218,15 +218,10 @@ class Executor:
         queue = list(targets)
         for round_index in range(1, self._s.retry.rounds + 1):
             if round_index > 1:
-                pending_retry = retry_later
-                queue = self._retry_round(retry_later)
+                queue = await self._next_round(retry_later, round_index, call)
                 retry_later = []
                 if not queue:
                     break
-                delay = max(self._backoff(round_index - 1, e.retry_after) for _, e in pending_retry)
-                if delay >= self._remaining(call):
-                    break
-                await asyncio.sleep(delay)
             while queue:
                 target = queue.pop(0)
                 try:
@@ -247,9 +242,7 @@ class Executor:
                         raise DeadlineExceeded(str(exc)) from exc
                     if is_caller_error(exc):
                         raise RequestRejected(exc) from exc
-                    errors.append(exc)
-                    if exc.retryable and (exc.retry_after or 0) <= self._s.retry.max_retry_after_s:
-                        retry_later.append((target, exc))
+                    self._note_failure(target, exc, errors, retry_later)
                     continue
                 trace.answering, trace.deployment = target.entry.ref, target.deployment.name
                 trace.finish_reason = completion.finish_reason
@@ -257,15 +250,30 @@ class Executor:
                 return completion
         raise self._give_up(errors, skipped_full, attempted)
 
-    def _retry_round(self, failed: list[tuple[Target, ProviderError]]) -> list[Target]:
-        """The targets worth one more try: each failed deployment once, if its breaker still allows it."""
+    def _note_failure(self, target: Target, error: ProviderError, errors: list[ProviderError],
+                      retry_later: list[tuple[Target, ProviderError]]) -> None:
+        """Remember a provider failure, and whether a later round may retry its deployment."""
+        errors.append(error)
+        if error.retryable and (error.retry_after or 0) <= self._s.retry.max_retry_after_s:
+            retry_later.append((target, error))
+
+    async def _next_round(self, failed: list[tuple[Target, ProviderError]], round_index: int,
+                          call: Call) -> list[Target]:
+        """The targets worth one more try (each failed deployment once, if its breaker still allows it),
+        after a jittered backoff that honours Retry-After; empty when none is worth it or time is short."""
         seen: set[int] = set()
-        out = []
+        queue = []
         for target, _ in failed:
             if id(target.deployment) not in seen and target.deployment.breaker.allows():
                 seen.add(id(target.deployment))
-                out.append(target)
-        return out
+                queue.append(target)
+        if not queue:
+            return []
+        delay = max(self._backoff(round_index - 1, error.retry_after) for _, error in failed)
+        if delay >= self._remaining(call):
+            return []
+        await asyncio.sleep(delay)
+        return queue
 
     def _hedge_delay(self, target: Target) -> float:
         h = self._s.hedging
@@ -315,15 +323,10 @@ class Executor:
         queue = list(targets)
         for round_index in range(1, self._s.retry.rounds + 1):
             if round_index > 1:
-                pending_retry = retry_later
-                queue = self._retry_round(retry_later)
+                queue = await self._next_round(retry_later, round_index, call)
                 retry_later = []
                 if not queue:
                     break
-                delay = max(self._backoff(round_index - 1, e.retry_after) for _, e in pending_retry)
-                if delay >= self._remaining(call):
-                    break
-                await asyncio.sleep(delay)
             while queue:
                 target = queue.pop(0)
                 started = self._clock()
@@ -382,9 +385,7 @@ class Executor:
                         raise StreamInterrupted(exc, len(produced)) from exc
                     if is_caller_error(exc):
                         raise RequestRejected(exc) from exc
-                    errors.append(exc)
-                    if exc.retryable and (exc.retry_after or 0) <= self._s.retry.max_retry_after_s:
-                        retry_later.append((target, exc))
+                    self._note_failure(target, exc, errors, retry_later)
                     continue
                 except (asyncio.CancelledError, GeneratorExit):
                     self._record(trace, target, started, _consumed(call, produced), kind=ErrorKind.CANCELLED)

@@ -9,7 +9,7 @@ from router_service.executor.errors import (
     RequestRejected,
     StreamInterrupted,
 )
-from router_service.executor.executor import Call, Executor, StreamStarted, Target
+from router_service.executor.executor import Call, Executor, Target
 from router_service.executor.settings import ExecutorSettings
 from router_service.executor.trace import ExecutionTrace
 
@@ -26,6 +26,5 @@ __all__ = [
     "Overloaded",
     "RequestRejected",
     "StreamInterrupted",
-    "StreamStarted",
     "Target",
 ]

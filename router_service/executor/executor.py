@@ -55,12 +55,6 @@ class Target:
     deployment: Deployment
 
 
-@dataclass(frozen=True, slots=True)
-class StreamStarted:
-    """The first delta of `target` is about to be relayed; the answering model is now fixed."""
-
-    target: Target
-
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -315,8 +309,9 @@ class Executor:
 
     async def stream(
         self, targets: Sequence[Target], call: Call, trace: ExecutionTrace
-    ) -> AsyncGenerator[StreamStarted | TextChunk, None]:
-        """Yield StreamStarted, then text chunks. Fails over only before the first delta."""
+    ) -> AsyncGenerator[TextChunk, None]:
+        """Yield text chunks. Fails over only before the first delta, which fixes the answering model in
+        `trace` (answering, deployment, first_token_at)."""
         errors: list[ProviderError] = []
         retry_later: list[tuple[Target, ProviderError]] = []
         skipped_full = attempted = 0
@@ -349,7 +344,6 @@ class Executor:
                                     if not produced:
                                         trace.answering, trace.deployment = target.entry.ref, target.deployment.name
                                         trace.first_token_at = self._clock()
-                                        yield StreamStarted(target)
                                     produced.append(event.text)
                                     trace.deltas += 1
                                     yield event

@@ -18,7 +18,7 @@ from router_service.auth import Caller
 from router_service.cache import CachedAnswer, CacheHit, CacheRequest, ResponseCache
 from router_service.catalog import Catalog
 from router_service.domain import ChatMessage, ErrorKind, GenerationParams, ModelRef, Role, Usage
-from router_service.executor import Call, ExecutionTrace, Executor, StreamStarted, Target
+from router_service.executor import Call, ExecutionTrace, Executor, Target
 from router_service.ledger import Accountant, Admission, LedgerEntry, RequestStatus, Scope, SpendLimits
 from router_service.ledger.memory import FeedbackResult
 from router_service.observability.observer import Observer
@@ -212,7 +212,7 @@ class RequestPipeline:
 
     def stream(
         self, routed: Routed, deadline: float, trace: ExecutionTrace
-    ) -> AsyncGenerator[StreamStarted | TextChunk, None]:
+    ) -> AsyncGenerator[TextChunk, None]:
         return self.executor.stream(self.targets(routed), self.call(routed, deadline), trace)
 
     def account(

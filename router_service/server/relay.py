@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from router_service.executor import StreamStarted
 from router_service.providers.base import TextChunk
 
 
 class CoalescingRelay:
-    def __init__(self, events: AsyncGenerator[StreamStarted | TextChunk, None]) -> None:
+    def __init__(self, events: AsyncGenerator[TextChunk, None]) -> None:
         self._events = events
         self._pending: list[str] = []
         self._ready = asyncio.Event()
@@ -28,9 +27,8 @@ class CoalescingRelay:
     async def _pump(self) -> None:
         try:
             async for event in self._events:
-                if isinstance(event, TextChunk):
-                    self._pending.append(event.text)
-                    self._ready.set()
+                self._pending.append(event.text)
+                self._ready.set()
         except BaseException as exc:  # handed to the writer, which re-raises it in the handler's task
             self._failure = exc
         finally:
@@ -63,7 +61,7 @@ class CoalescingRelay:
         await self._events.aclose()
 
 
-async def coalesced(events: AsyncGenerator[StreamStarted | TextChunk, None]) -> AsyncIterator[str]:
+async def coalesced(events: AsyncGenerator[TextChunk, None]) -> AsyncIterator[str]:
     relay = CoalescingRelay(events)
     try:
         async for text in relay.texts():

@@ -8,13 +8,12 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from router_service.executor import StreamStarted
 from router_service.providers.base import TextChunk
 from router_service.server.relay import coalesced
 
 
 async def source(parts: list[str], pause: float = 0.0, fail: Exception | None = None,
-                 closed: list[bool] | None = None) -> AsyncGenerator[StreamStarted | TextChunk, None]:
+                 closed: list[bool] | None = None) -> AsyncGenerator[TextChunk, None]:
     try:
         for part in parts:
             if pause:

@@ -165,6 +165,24 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             self._pipeline.in_flight.discard(routed.request_id)
             raise
 
+    async def _finish(
+        self, context: Context, started: Started, trace: ExecutionTrace, error: BaseException | None, rpc: str,
+        answer: str | None,
+    ) -> None:
+        """End an executed request however it ended: release its id, write its one ledger entry, and turn
+        an error into the caller's status (a cancellation just propagates)."""
+        routed = started.routed
+        self._pipeline.in_flight.discard(routed.request_id)
+        try:
+            status = self._pipeline.status_for(error)
+            self._pipeline.account(routed, trace, status, rpc, started.admission, answer)
+        except Exception:
+            log.exception("could not account request %s", routed.request_id)
+        if isinstance(error, ExecutionError):
+            await self._abort(context, from_execution(error))
+        elif isinstance(error, Exception):
+            await self._fail(context, error, routed.request_id)
+
     def _cache_info(self, started: Started) -> pb.CacheInfo | None:
         if started.hit is not None:
             kind = pb.CACHE_RESULT_HIT_EXACT if started.hit.kind == "exact" else pb.CACHE_RESULT_HIT_SEMANTIC
@@ -237,17 +255,8 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             error = exc
             raise
         finally:
-            self._pipeline.in_flight.discard(routed.request_id)
-            status = self._pipeline.status_for(error)
-            try:
-                answer = completion.text if completion is not None else None
-                self._pipeline.account(routed, trace, status, "Complete", started.admission, answer)
-            except Exception:
-                log.exception("could not account request %s", routed.request_id)
-            if isinstance(error, ExecutionError):
-                await self._abort(context, from_execution(error))
-            elif isinstance(error, Exception) and not isinstance(error, asyncio.CancelledError):
-                await self._fail(context, error, routed.request_id)
+            answer = completion.text if completion is not None else None
+            await self._finish(context, started, trace, error, "Complete", answer)
         await self._pipeline.remember(started.cache_request, completion.text, trace)
         latency = time.monotonic() - routed.started
         return pb.CompleteResponse(
@@ -293,16 +302,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         finally:
             if relay is not None:
                 await relay.aclose()
-            self._pipeline.in_flight.discard(rid)
-            try:
-                status = self._pipeline.status_for(error)
-                self._pipeline.account(routed, trace, status, "StreamComplete", started.admission, "".join(parts))
-            except Exception:
-                log.exception("could not account request %s", rid)
-            if isinstance(error, ExecutionError):
-                await self._abort(context, from_execution(error))
-            elif isinstance(error, Exception):
-                await self._fail(context, error, rid)
+            await self._finish(context, started, trace, error, "StreamComplete", "".join(parts))
         # Only a stream that ended normally is complete enough to cache.
         await self._pipeline.remember(started.cache_request, "".join(parts), trace)
         latency = time.monotonic() - routed.started

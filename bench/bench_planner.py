@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from router_service.analyzer.analysis import Analysis, PromptFeatures
-from router_service.catalog import load_catalog
+from router_service.catalog import Catalog, load_catalog
 from router_service.config import RoutingSettings
 from router_service.domain import (
     ChatMessage,
@@ -79,6 +79,11 @@ def available(ref: ModelRef) -> bool:
     return ref.provider != "demo"
 
 
+def available_set(catalog: Catalog) -> frozenset[ModelRef]:
+    """What the server passes the planner: the set of available models, the same object while unchanged."""
+    return frozenset(e.ref for e in catalog.entries if available(e.ref))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=3000)
@@ -87,6 +92,7 @@ def main() -> None:
     texts = [json.loads(line)["text"] for line in args.prompts.read_text(encoding="utf-8").splitlines()]
     catalog = load_catalog()
     reachable = [e for e in catalog.entries if available(e.ref)]
+    up = available_set(catalog)
     analyzer = analyze or stand_in
     which = "router_service.analyzer.Analyzer" if analyze else "NOT importable - stand-in analysis, plan timed alone"
     print(f"catalog: {len(catalog)} models, {len(reachable)} reachable; analyzer: {which}")
@@ -113,10 +119,10 @@ def main() -> None:
             def plan_only(
                 m: tuple[ChatMessage, ...] = messages, x: Analysis = analysis, p: Planner = planner
             ) -> object:
-                return p.plan(x, m, params, prefs, available, "t")
+                return p.plan(x, m, params, prefs, up, "t")
 
             def both_steps(m: tuple[ChatMessage, ...] = messages, p: Planner = planner) -> object:
-                return p.plan(analyzer(m), m, params, prefs, available, "t")
+                return p.plan(analyzer(m), m, params, prefs, up, "t")
 
             a, p, both = (timed(fn, args.iterations) for fn in (analyse_only, plan_only, both_steps))
             print(f"{size:>7,}B {summary(a)} {summary(p)} {summary(both)}")
@@ -126,9 +132,17 @@ def main() -> None:
     print("\nplan only, 1 kB prompt, per strategy (median / p90 / p99 us):")
     for name in STRATEGY_NAMES:
         named = RoutingPreferences(strategy=name)
-        samples = timed(lambda n=named: planner.plan(analysis, messages, params, n, available, "t"),  # type: ignore[misc]
+        samples = timed(lambda n=named: planner.plan(analysis, messages, params, n, up, "t"),  # type: ignore[misc]
                         args.iterations)
         print(f"  {name:18} {summary(samples)}")
+    # The plan's scored alternatives (one per reachable model) are built when first read: Route and the
+    # decision of Complete read them (server/translate.py), a caller of the planner alone may not.
+    read = timed(lambda: planner.plan(analysis, messages, params, prefs, up, "t").alternative_columns(),
+                 args.iterations)
+    records = timed(lambda: planner.plan(analysis, messages, params, prefs, up, "t").alternatives, args.iterations)
+    print("\nplan then read its scored alternatives, 1 kB prompt, balanced (median / p90 / p99 us):")
+    print(f"  {'as columns':18} {summary(read)}")
+    print(f"  {'as records':18} {summary(records)}")
 
 
 if __name__ == "__main__":

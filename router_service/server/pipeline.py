@@ -114,16 +114,19 @@ class RequestPipeline:
     def available(self, ref: ModelRef) -> bool:
         return not self.unavailable_reason(ref)
 
-    def _available_now(self) -> Callable[[ModelRef], bool]:
-        """Availability for planning, cached between breaker changes (and at most 50 ms for changes that
-        only time brings, such as a cool-down ending), as a C-level set lookup: planning checks every model."""
+    def _available_now(self) -> frozenset[ModelRef]:
+        """The models available for planning, re-checked on breaker changes (and at least every 50 ms for
+        changes that only time brings, such as a cool-down ending). The same set object is kept while its
+        contents do not change: the planner caches what it derives from it per set."""
         now = self._clock()
         version = self.executor.pool.version
         if version != self._available_version or now >= self._available_expires:
-            self._available_set = frozenset(e.ref for e in self.catalog.entries if self.available(e.ref))
+            current = frozenset(e.ref for e in self.catalog.entries if self.available(e.ref))
+            if current != self._available_set:
+                self._available_set = current
             self._available_version = version
             self._available_expires = now + AVAILABILITY_CACHE_S
-        return self._available_set.__contains__
+        return self._available_set
 
     def route(
         self,
@@ -169,12 +172,12 @@ class RequestPipeline:
         agent = self.coordinator.select(analysis)
         if prefs.use_agent:
             messages, prefs = apply_agent(agent, messages, prefs)
-        available = self._available_now()
+        available: frozenset[ModelRef] | Callable[[ModelRef], bool] = self._available_now()
         if caller.allowed_models:
-            cached = available
+            now = self._available_now()
 
             def available(ref: ModelRef) -> bool:
-                return caller.may_use(ref) and cached(ref)
+                return caller.may_use(ref) and ref in now
 
         with self.observer.span("plan") as span:
             plan = self.planner.plan(analysis, messages, params, prefs, available, routing_key=caller.tenant)

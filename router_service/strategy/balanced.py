@@ -9,7 +9,7 @@ follow as fallbacks, nearest first, higher before lower (a stronger model is the
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from router_service.domain import ModelTier
 from router_service.strategy.base import (
@@ -46,6 +46,11 @@ class _Layout:
     by_tier: list[int]
     in_order: bool
     groups: tuple[_Group, ...]
+    # Latency scores in tier-sorted position (the groups' concatenated).
+    latency: list[float]
+    # Memoised per weights (quality, latency) and per preferred tier; see _fixed_parts and _fits.
+    fixed: dict[tuple[float, float], list[list[float]]] = field(default_factory=dict)
+    fits: dict[ModelTier, list[float]] = field(default_factory=dict)
 
 
 def _layout(candidates: CandidateSet) -> _Layout:
@@ -65,7 +70,8 @@ def _layout(candidates: CandidateSet) -> _Layout:
         groups.append(_Group(tier, start, stop, relative_cheapness([candidates.latency_ms[i] for i in members]),
                              quality_scores([candidates.quality[i] for i in members])))
         start = stop
-    layout = _Layout(by_tier, by_tier == list(range(len(by_tier))), tuple(groups))
+    latency = [x for g in groups for x in g.latency]
+    layout = _Layout(by_tier, by_tier == list(range(len(by_tier))), tuple(groups), latency)
     candidates.memo["balanced"] = layout
     return layout
 
@@ -78,45 +84,50 @@ class Balanced:
         total = w.quality + w.cost + w.latency
         wq, wc, wl = w.quality / total, w.cost / total, w.latency / total
         layout = _layout(candidates)
-        by_tier = layout.by_tier
-        costs = candidates.costs if layout.in_order else [candidates.costs[i] for i in by_tier]
+        by_tier, in_order = layout.by_tier, layout.in_order
+        costs = candidates.costs if in_order else [candidates.costs[i] for i in by_tier]
         log_costs = list(map(math.log1p, costs))
+        # The cost-independent part of each score (quality and latency), per weight set, memoised.
+        fixed = _fixed_parts(layout, candidates, wq, wl)
         # Columns in tier-sorted position (whole groups concatenated), then back to candidate order.
         scores_s: list[float] = []
         cheap_s: list[float] = []
-        fast_s: list[float] = []
-        fits_s: list[float] = []
         runs: list[tuple[float, list[int]]] = []
-        # This loop runs on every request over every model: relative_cheapness and weighted_scores
-        # are inlined so each group costs a few comprehensions, not a dozen calls.
-        for g in layout.groups:
+        # This loop runs on every request over every model: relative_cheapness and weighted_scores are
+        # inlined, and with cheapness = 1 - (log - low) * scale a score is fixed + wc - wc * scale * (log - low).
+        preferred = request.preferred_tier
+        for g, base in zip(layout.groups, fixed, strict=True):
             logs = log_costs[g.start:g.stop]
             low = min(logs)
             scale = 1.0 / max(max(logs) - low, MIN_LOG_SPAN)
-            cheap = [1.0 - (x - low) * scale for x in logs]
-            scores = [wq * q + wc * c + wl * lat for q, c, lat in zip(g.quality, cheap, g.latency, strict=True)]
+            top = 1.0 + low * scale
+            cheap = [top - x * scale for x in logs]
+            scores = [b + wc * c for b, c in zip(base, cheap, strict=True)]
             # Equal scores keep catalog order (identical models tie exactly, price included).
             local = sorted(range(g.stop - g.start), key=scores.__getitem__, reverse=True)
-            fit = tier_fit(request.preferred_tier, g.tier)
-            runs.append((fit, [by_tier[g.start + k] for k in local]))
+            if in_order:
+                start = g.start
+                runs.append((tier_fit(preferred, g.tier), [start + k for k in local]))
+            else:
+                runs.append((tier_fit(preferred, g.tier), [by_tier[g.start + k] for k in local]))
             scores_s += scores
             cheap_s += cheap
-            fast_s += g.latency
-            fits_s += [fit] * (g.stop - g.start)
-        if layout.in_order:
+        fast_s, fits_s = layout.latency, _fits(layout, preferred)
+        if in_order:
             scores_c, cheap_c, fast_c, fits_c = scores_s, cheap_s, fast_s, fits_s
         else:
             scores_c, cheap_c, fast_c, fits_c = ([0.0] * len(by_tier) for _ in range(4))
             for pos, i in enumerate(by_tier):
                 scores_c[i], cheap_c[i], fast_c[i], fits_c[i] = scores_s[pos], cheap_s[pos], fast_s[pos], fits_s[pos]
-        runs.sort(key=lambda run: -run[0])
-        order = [i for _, members in runs for i in members]
+        if len(runs) > 1:
+            runs.sort(key=_negative_fit)
+        order = [i for _, members in runs for i in members] if len(runs) > 1 else runs[0][1] if runs else []
         ranking = Ranking(order, len(order), scores_c, "no candidate", cost_parts=cheap_c, latency_parts=fast_c,
                           tier_fit=fits_c, learns=True)
         if not order:
             return ranking
         best_fit, best_run = runs[0]
-        wanted = request.preferred_tier.name.lower()
+        wanted = preferred.name.lower()
         level = request.complexity.name
         win = describe_win(w, ranking, candidates, best_run)
         if best_fit == 1.0:
@@ -127,3 +138,30 @@ class Balanced:
             ranking.warnings = (f"no {wanted}-tier model was reachable for a {level} prompt; planned on the "
                                 f"{got} tier",)
         return ranking
+
+
+def _negative_fit(run: tuple[float, list[int]]) -> float:
+    return -run[0]
+
+
+def _fixed_parts(layout: _Layout, candidates: CandidateSet, wq: float, wl: float) -> list[list[float]]:
+    """Per group, wq * quality score + wl * latency score of each member (shared while the weights are)."""
+    key = (wq, wl)
+    found = layout.fixed.get(key)
+    if found is None:
+        if len(layout.fixed) >= 64:
+            layout.fixed.clear()
+        found = layout.fixed[key] = [
+            [wq * q + wl * lat for q, lat in zip(g.quality, g.latency, strict=True)] for g in layout.groups
+        ]
+    return found
+
+
+def _fits(layout: _Layout, preferred: ModelTier) -> list[float]:
+    """Each member's tier fit for the preferred tier, in tier-sorted position."""
+    found = layout.fits.get(preferred)
+    if found is None:
+        found = layout.fits[preferred] = [
+            fit for g in layout.groups for fit in [tier_fit(preferred, g.tier)] * (g.stop - g.start)
+        ]
+    return found

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple, Protocol
 
 from router_service.catalog import ModelEntry
 from router_service.domain import Capability, ChatMessage, ModelRef
@@ -64,11 +65,43 @@ class ScoredCandidate(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class AlternativeColumns:
+    """Every model a plan considered, column-wise in plan order: the strategy's order (the first
+    `eligible` of them plannable), then the ones a preference or limit excluded, with the reason."""
+
+    entries: Sequence[ModelEntry]
+    scores: Sequence[float]
+    quality: Sequence[float]
+    cost: Sequence[float]
+    latency: Sequence[float]
+    tier_fit: Sequence[float]
+    estimated_cost_nano_usd: Sequence[int]
+    eligible: int
+    excluded_reasons: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+class AlternativeSource(Protocol):
+    """Builds a plan's alternatives when they are first read (the planner's implementation)."""
+
+    def columns(self) -> AlternativeColumns: ...
+
+    def records(self) -> tuple[ScoredCandidate, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
 class RoutePlan:
-    """The ordered candidates (selected first, then fallbacks) and everything needed to explain them."""
+    """The ordered candidates (selected first, then fallbacks) and everything needed to explain them.
+
+    The scored alternatives (one per catalog model) are built when first read, as columns for the
+    wire (`alternative_columns`) or as records (`alternatives`): a Complete whose caller never sees
+    them, or a gateway that only needs the order, does not pay for 50+ records per request.
+    """
 
     candidates: tuple[ModelEntry, ...]
-    alternatives: tuple[ScoredCandidate, ...]
+    scored: AlternativeSource = field(repr=False)
     reason: str
     strategy: str
     estimated_cost_nano_usd: int
@@ -83,6 +116,13 @@ class RoutePlan:
     @property
     def selected(self) -> ModelEntry:
         return self.candidates[0]
+
+    @property
+    def alternatives(self) -> tuple[ScoredCandidate, ...]:
+        return self.scored.records()
+
+    def alternative_columns(self) -> AlternativeColumns:
+        return self.scored.columns()
 
 
 class PlanningError(Exception):

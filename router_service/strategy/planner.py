@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from router_service.analyzer.analysis import Analysis
 from router_service.catalog import Catalog, format_usd
@@ -30,6 +30,7 @@ from router_service.strategy.cost_optimized import CostOptimized
 from router_service.strategy.experiments import Arm, Experiment
 from router_service.strategy.learning import ModelStats
 from router_service.strategy.plan import (
+    AlternativeColumns,
     ContextTooLarge,
     InvalidPreference,
     NoCandidate,
@@ -64,7 +65,6 @@ if TYPE_CHECKING:
 
 # Stages after the cached scope (which uses 1-5), in pipeline order.
 _AVAILABILITY, _MAX_OUTPUT, _CONTEXT, _LATENCY, _COST, _COST_PER_1K = 6, 7, 8, 9, 10, 11
-_NOT_SCORED = ScoreParts()
 _SCOPE_CACHE_SIZE = 1024
 _COLUMN_CACHE_SIZE = 4096
 
@@ -119,6 +119,7 @@ class Planner:
         self._rng = random.Random(settings.learning.seed)
         self._scopes: dict[ScopeKey, Scope] = {}
         self._reaches: dict[tuple[ScopeKey, tuple[bool, ...]], Reach] = {}
+        self._reaches_by_set: dict[tuple[ScopeKey, frozenset[ModelRef]], Reach] = {}
         self._column_cache: dict[tuple[int, Domain, Complexity], _Columns] = {}
         self._unavailable = {
             m.ref: Exclusion(m, "provider disabled or circuit breaker open", "availability", _AVAILABILITY)
@@ -132,8 +133,11 @@ class Planner:
 
     def plan(
         self, analysis: Analysis, messages: Sequence[ChatMessage], params: GenerationParams,
-        prefs: RoutingPreferences, available: Callable[[ModelRef], bool], routing_key: str = "",
+        prefs: RoutingPreferences, available: Callable[[ModelRef], bool] | frozenset[ModelRef],
+        routing_key: str = "",
     ) -> RoutePlan:
+        """`available`: the models whose provider can take a call now, as a predicate or a set (what a
+        set implies is cached per scope and set, so pass the same set object while nothing changes)."""
         strategy, arm = self._strategy(prefs, routing_key)
         weights = self._resolve_weights(prefs, arm, strategy.name)
         user_tier = prefs.user_tier or self._settings.default_user_tier
@@ -201,8 +205,7 @@ class Planner:
             reason.append(f"experiment arm {arm.label}")
         return RoutePlan(
             candidates=tuple(candidates.entries[i] for i in chain),
-            alternatives=_alternatives(ranking, candidates, [*reach.excluded, *excluded], prompt_tokens,
-                                       output_tokens),
+            scored=_Alternatives(ranking, candidates, scope.excluded, excluded, prompt_tokens, output_tokens),
             reason="; ".join(reason),
             strategy=strategy.name,
             estimated_cost_nano_usd=selected_cost,
@@ -224,14 +227,26 @@ class Planner:
         if self._settings.learning.enabled and ref in self._by_ref:
             self._stats.record_rating(ref, analysis.domain, analysis.complexity, rating)
 
-    def _reach(self, key: ScopeKey, scope: Scope, available: Callable[[ModelRef], bool]) -> Reach:
+    def _reach(
+        self, key: ScopeKey, scope: Scope, available: Callable[[ModelRef], bool] | frozenset[ModelRef]
+    ) -> Reach:
+        if type(available) is frozenset:
+            by_set = self._reaches_by_set.get((key, available))
+            if by_set is not None:
+                return by_set
+            reach = self._reach(key, scope, available.__contains__)
+            if len(self._reaches_by_set) >= _SCOPE_CACHE_SIZE:
+                self._reaches_by_set.clear()
+            self._reaches_by_set[(key, available)] = reach
+            return reach
+        assert callable(available)
         flags = tuple([available(m.ref) for m in scope.members])
-        reach = self._reaches.get((key, flags))
-        if reach is None:
+        found = self._reaches.get((key, flags))
+        if found is None:
             if len(self._reaches) >= _SCOPE_CACHE_SIZE:
                 self._reaches.clear()
-            reach = self._reaches[(key, flags)] = build_reach(scope, flags, self._unavailable)
-        return reach
+            found = self._reaches[(key, flags)] = build_reach(scope, flags, self._unavailable)
+        return found
 
     def _strategy(self, prefs: RoutingPreferences, routing_key: str) -> tuple[Strategy, Arm | None]:
         arm = None
@@ -374,22 +389,33 @@ class Planner:
         limit = len(plannable) if ranking.all_fallbacks else 1 + self._settings.max_fallbacks
         if ranking.keep_order or not self._settings.diverse_fallbacks:
             return plannable[:limit]
-        entries = candidates.entries
+        providers = _providers(candidates)
         fits = ranking.tier_fit or [0.0] * len(candidates)
         chain, rest = [plannable[0]], plannable[1:]
-        used = {entries[plannable[0]].ref.provider}
+        used = {providers[plannable[0]]}
         while rest and len(chain) < limit:
             # Within the best remaining tier fit, the best candidate of a provider not yet in the chain.
             fit = fits[rest[0]]
-            pick = next((k for k, i in enumerate(rest)
-                         if fits[i] == fit and entries[i].ref.provider not in used), 0)
+            pick = 0
+            for k, i in enumerate(rest):
+                if providers[i] not in used and fits[i] == fit:
+                    pick = k
+                    break
             chosen = rest.pop(pick)
-            used.add(entries[chosen].ref.provider)
+            used.add(providers[chosen])
             chain.append(chosen)
         return chain
 
 
 _new = tuple.__new__
+
+
+def _providers(candidates: CandidateSet) -> list[str]:
+    """Each candidate's provider name, memoised with the candidate set's shared columns."""
+    found = candidates.memo.get("providers")
+    if found is None:
+        found = candidates.memo["providers"] = [e.ref.provider for e in candidates.entries]
+    return cast(list[str], found)
 
 
 def _picker(order: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
@@ -399,35 +425,70 @@ def _picker(order: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
     return lambda values: [values[i] for i in order]
 
 
-def _alternatives(
-    ranking: Ranking, candidates: CandidateSet, excluded: list[Exclusion], prompt_tokens: int, output_tokens: int
-) -> tuple[ScoredCandidate, ...]:
+class _Alternatives:
     """Every model considered: the strategy's order, then the ones a constraint excluded, with reasons.
 
-    One record per catalog model on every request, so they are built column-wise with map/zip and
-    tuple.__new__ (the named tuples' own constructors are Python code): about a quarter of the time.
+    Built on first read, from what planning computed anyway (the ranking and the candidate columns),
+    and kept: one request's plan reads them at most once or twice, and many never do.
     """
-    order, plannable = ranking.order, ranking.plannable
-    pick = _picker(order)
-    zeros = [0.0] * len(candidates)
-    parts = map(_new, repeat(ScoreParts), zip(
-        pick(candidates.quality), pick(ranking.cost_parts or zeros), pick(ranking.latency_parts or zeros),
-        pick(ranking.tier_fit or zeros), strict=True))
-    declined = ranking.declined
-    reasons = [""] * plannable + [declined.get(i, "") for i in order[plannable:]]
-    eligible = [True] * plannable + [False] * (len(order) - plannable)
-    out = list(map(_new, repeat(ScoredCandidate), zip(
-        pick(candidates.entries), pick(ranking.scores), parts, pick(candidates.costs), eligible, reasons,
-        strict=True)))
-    # Models excluded only because their provider is off or broken now are not this request's
-    # alternatives (ListModels reports availability); those a preference or limit excluded are, with why.
-    out += [
-        _new(ScoredCandidate, (e.model.entry, 0.0, _NOT_SCORED, e.model.cost(prompt_tokens, output_tokens),
-                               False, e.reason))
-        for e in excluded
-        if e.constraint != "availability"
-    ]
-    return tuple(out)
+
+    __slots__ = ("_candidates", "_columns", "_excluded", "_output_tokens", "_prompt_tokens", "_ranking", "_records")
+
+    def __init__(
+        self, ranking: Ranking, candidates: CandidateSet, by_preference: Sequence[Exclusion],
+        by_request: list[Exclusion], prompt_tokens: int, output_tokens: int,
+    ) -> None:
+        self._ranking = ranking
+        self._candidates = candidates
+        # Models a preference (the cached scope) or this request's size and limits excluded, with why.
+        # Those excluded only because their provider is off or broken now are not this request's
+        # alternatives (ListModels reports availability).
+        self._excluded: Sequence[Exclusion] = [*by_preference, *by_request] if by_request else by_preference
+        self._prompt_tokens = prompt_tokens
+        self._output_tokens = output_tokens
+        self._columns: AlternativeColumns | None = None
+        self._records: tuple[ScoredCandidate, ...] | None = None
+
+    def columns(self) -> AlternativeColumns:
+        if self._columns is not None:
+            return self._columns
+        ranking, candidates = self._ranking, self._candidates
+        order, plannable = ranking.order, ranking.plannable
+        pick = _picker(order)
+        n = len(order)
+        zeros = [0.0] * len(candidates)
+        declined = ranking.declined
+        entries = list(pick(candidates.entries))
+        scores = list(pick(ranking.scores))
+        quality = list(pick(candidates.quality))
+        cost = list(pick(ranking.cost_parts or zeros))
+        latency = list(pick(ranking.latency_parts or zeros))
+        fit = list(pick(ranking.tier_fit or zeros))
+        costs = list(pick(candidates.costs))
+        reasons = [""] * plannable + [declined.get(i, "") for i in order[plannable:]] if declined else [""] * n
+        if self._excluded:
+            extra = len(self._excluded)
+            entries += [e.model.entry for e in self._excluded]
+            costs += [e.model.cost(self._prompt_tokens, self._output_tokens) for e in self._excluded]
+            reasons += [e.reason for e in self._excluded]
+            for column in (scores, quality, cost, latency, fit):
+                column.extend([0.0] * extra)
+        self._columns = AlternativeColumns(entries, scores, quality, cost, latency, fit, costs, plannable, reasons)
+        return self._columns
+
+    def records(self) -> tuple[ScoredCandidate, ...]:
+        """The columns as ScoredCandidate records (built column-wise, with tuple.__new__: the named
+        tuples' own constructors are Python code)."""
+        if self._records is not None:
+            return self._records
+        c = self.columns()
+        n = len(c)
+        parts = map(_new, repeat(ScoreParts), zip(c.quality, c.cost, c.latency, c.tier_fit, strict=True))
+        eligible = [True] * c.eligible + [False] * (n - c.eligible)
+        # An excluded model's score parts are all 0 (it was never scored).
+        self._records = tuple(map(_new, repeat(ScoredCandidate), zip(
+            c.entries, c.scores, parts, c.estimated_cost_nano_usd, eligible, c.excluded_reasons, strict=True)))
+        return self._records
 
 
 def _no_candidate_message(excluded: Sequence[Exclusion], forced: str) -> str:

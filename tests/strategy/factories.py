@@ -96,7 +96,8 @@ USER = (ChatMessage(Role.USER, "hello"),)
 
 def plan(
     p: Planner, a: Analysis | None = None, *, params: GenerationParams | None = None,
-    available: Callable[[ModelRef], bool] = everyone, routing_key: str = "", messages: tuple[ChatMessage, ...] = USER,
+    available: Callable[[ModelRef], bool] | frozenset[ModelRef] = everyone, routing_key: str = "",
+    messages: tuple[ChatMessage, ...] = USER,
     **prefs: Any,
 ) -> RoutePlan:
     return p.plan(a or analysis(), messages, params or GenerationParams(), RoutingPreferences(**prefs), available,

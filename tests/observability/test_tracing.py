@@ -91,6 +91,21 @@ def test_unsampled_calls_record_nothing_but_a_sampled_parent_is_followed() -> No
     assert len(exporter.get_finished_spans()) == 2
 
 
+def test_outside_a_call_the_current_span_decides_and_a_call_leaves_no_decision_behind() -> None:
+    exporter = InMemorySpanExporter()
+    observer = build_observer(AdminSettings.model_validate({"tracing": {"sample_ratio": 0.0}}), span_exporter=exporter)
+    assert observer.tracing is not None
+    with observer.rpc("/llmrouter.v1.RouterService/Route", FakeContext(())):
+        pass
+    # Code run under the embedding application's own span (no gRPC call around it) is traced.
+    with observer.tracing.tracer.start_as_current_span("app"), observer.span("plan"):
+        pass
+    assert sorted(s.name for s in exporter.get_finished_spans()) == ["app", "plan"]
+    with observer.span("analyze"):  # no current span, no call: nothing
+        pass
+    assert len(exporter.get_finished_spans()) == 2
+
+
 def test_otlp_exporters_are_built_from_settings() -> None:
     for exporter in ("otlp_grpc", "otlp_http"):
         settings = AdminSettings.model_validate(

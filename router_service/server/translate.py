@@ -67,7 +67,14 @@ def messages_of(items: Sequence[pb.Message], limits: LimitsSettings) -> tuple[Ch
     return tuple(out)
 
 
+# What an unset message means; immutable, so every request that sets nothing shares one.
+_NO_PARAMS = GenerationParams()
+_NO_PREFERENCES = RoutingPreferences()
+
+
 def params_of(params: pb.GenerationParams) -> GenerationParams:
+    if not params.ByteSize():  # nothing set (fields with presence count when set, even to 0)
+        return _NO_PARAMS
     max_tokens = params.max_output_tokens if params.HasField("max_output_tokens") else None
     if max_tokens is not None and not 1 <= max_tokens <= 1_000_000:
         raise invalid_argument("params.max_output_tokens", "must be between 1 and 1000000")
@@ -87,6 +94,8 @@ def params_of(params: pb.GenerationParams) -> GenerationParams:
 
 
 def preferences_of(prefs: pb.RoutingPreferences) -> RoutingPreferences:
+    if not prefs.ByteSize():
+        return _NO_PREFERENCES
     strategy: str | None = None
     if prefs.strategy != pb.STRATEGY_UNSPECIFIED:
         if prefs.strategy not in STRATEGY_NAMES:

@@ -64,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--request-id")
         if name == "complete":
             p.add_argument("--stream", action="store_true", help="print text as it arrives")
+            p.add_argument("--alternatives", action="store_true",
+                           help="include every scored alternative in the decision (as route does)")
 
     report = client("cost-report", "spend, savings and usage from the ledger")
     report.add_argument(
@@ -131,7 +133,8 @@ def _route_request(args: argparse.Namespace) -> pb.RouteRequest:
 
 def _complete_request(args: argparse.Namespace) -> pb.CompleteRequest:
     return pb.CompleteRequest(
-        messages=_messages(args), params=_params(args), preferences=_preferences(args), request_id=args.request_id or ""
+        messages=_messages(args), params=_params(args), preferences=_preferences(args),
+        request_id=args.request_id or "", include_alternatives=args.alternatives,
     )
 
 

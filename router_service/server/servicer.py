@@ -242,7 +242,9 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             await self._fail(context, exc, request.request_id)
             raise
         routed = started.routed
-        decision = tr.decision_pb(routed.plan, routed.analysis, routed.agent)
+        decision = tr.decision_pb(
+            routed.plan, routed.analysis, routed.agent, alternatives=request.include_alternatives
+        )
         if started.hit is not None:
             text, summary = self._hit_summary(started, "Complete")
             return pb.CompleteResponse(request_id=routed.request_id, decision=decision, text=text, summary=summary)
@@ -275,7 +277,7 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         routed = started.routed
         rid = routed.request_id
         if started.hit is not None:
-            async for event in self._replay(started):
+            async for event in self._replay(started, request.include_alternatives):
                 yield event
             return
         trace = ExecutionTrace()
@@ -286,7 +288,10 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
             # Start the upstream call first, so it overlaps writing the decision.
             relay = CoalescingRelay(self._pipeline.stream(routed, self._deadline(context), trace))
             yield pb.StreamCompleteResponse(
-                request_id=rid, decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent)
+                request_id=rid,
+                decision=tr.decision_pb(
+                    routed.plan, routed.analysis, routed.agent, alternatives=request.include_alternatives
+                ),
             )
             first = True
             async for text in relay.texts():
@@ -310,14 +315,15 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         summary = tr.summary_pb(trace, latency, ttft, self._cache_info(started))
         yield pb.StreamCompleteResponse(request_id=rid, summary=summary)
 
-    async def _replay(self, started: Started) -> AsyncIterator[pb.StreamCompleteResponse]:
+    async def _replay(self, started: Started, alternatives: bool) -> AsyncIterator[pb.StreamCompleteResponse]:
         """A cached answer as a stream: the decision, the text as deltas, the summary."""
         assert started.hit is not None
         routed = started.routed
         rid = routed.request_id
         text, summary = self._hit_summary(started, "StreamComplete")
         yield pb.StreamCompleteResponse(
-            request_id=rid, decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent)
+            request_id=rid,
+            decision=tr.decision_pb(routed.plan, routed.analysis, routed.agent, alternatives=alternatives),
         )
         for i, chunk in enumerate(replay_chunks(text)):
             delta = pb.TextDelta(text=chunk)

@@ -206,10 +206,13 @@ def analysis_into(message: pb.Analysis, a: Analysis) -> None:
     message.sources.extend(a.sources)
 
 
-def decision_pb(plan: RoutePlan, analysis: Analysis, agent: str) -> pb.RouteDecision:
-    """The decision message. It carries one scored alternative per catalog model on every call, so each
-    alternative starts as a copy of its model's cached template (model and tier) and gets its numbers by
-    attribute: less than half the cost of building it from keyword arguments."""
+def decision_pb(
+    plan: RoutePlan, analysis: Analysis, agent: str, *, alternatives: bool = True
+) -> pb.RouteDecision:
+    """The decision message, with one scored alternative per reachable catalog model unless
+    `alternatives` is false. Each alternative starts as a copy of its model's cached template (model and
+    tier) and gets its numbers by attribute: less than half the cost of building it from keyword
+    arguments."""
     decision = pb.RouteDecision(
         reason=plan.reason,
         strategy=STRATEGY_ENUMS.get(plan.strategy, pb.STRATEGY_UNSPECIFIED),
@@ -228,6 +231,9 @@ def decision_pb(plan: RoutePlan, analysis: Analysis, agent: str) -> pb.RouteDeci
             add_fallback().MergeFrom(cached_ref_pb(entry.ref))
     if plan.baseline is not None:
         decision.baseline_model.MergeFrom(cached_ref_pb(plan.baseline.ref))
+    analysis_into(decision.analysis, analysis)
+    if not alternatives:
+        return decision
     c = plan.alternative_columns()
     add = decision.alternatives.add
     eligible = c.eligible
@@ -248,7 +254,6 @@ def decision_pb(plan: RoutePlan, analysis: Analysis, agent: str) -> pb.RouteDeci
             alternative.eligible = True
         elif reason:
             alternative.excluded_reason = reason
-    analysis_into(decision.analysis, analysis)
     return decision
 
 

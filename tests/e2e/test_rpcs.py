@@ -98,6 +98,22 @@ async def test_stream_order_decision_deltas_summary(stub: pb_grpc.RouterServiceA
     assert summary.cost_nano_usd > 0
 
 
+async def test_completions_return_alternatives_only_when_asked(stub: pb_grpc.RouterServiceAsyncStub) -> None:
+    routed = await route(stub, ANALYTICAL)
+    plain = await stub.Complete(pb.CompleteRequest(messages=user(ANALYTICAL)))
+    # The decision itself is whole without them: model, fallbacks, reason, costs, analysis.
+    assert plain.decision.selected == routed.decision.selected
+    assert plain.decision.reason and plain.decision.estimated_cost_nano_usd > 0
+    assert plain.decision.HasField("analysis") and len(plain.decision.alternatives) == 0
+    asked = await stub.Complete(pb.CompleteRequest(messages=user(ANALYTICAL), include_alternatives=True))
+    assert [a.model for a in asked.decision.alternatives] == [a.model for a in routed.decision.alternatives]
+    assert len(asked.decision.alternatives) >= 1
+    for include in (False, True):
+        request = pb.CompleteRequest(messages=user(TRIVIAL), include_alternatives=include)
+        first = await anext(aiter(stub.StreamComplete(request)))
+        assert (len(first.decision.alternatives) > 0) is include
+
+
 async def test_stream_priced_exactly_like_whole_answer(stub: pb_grpc.RouterServiceAsyncStub) -> None:
     whole = await stub.Complete(pb.CompleteRequest(messages=user("describe the return process")))
     events = [e async for e in stub.StreamComplete(pb.CompleteRequest(messages=user("describe the return process")))]

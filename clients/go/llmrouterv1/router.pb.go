@@ -2145,7 +2145,8 @@ type RouteDecision struct {
 	Selected *ModelRef `protobuf:"bytes,1,opt,name=selected,proto3" json:"selected,omitempty"`
 	// The ordered fallbacks after it (only candidates that satisfy the constraints).
 	Fallbacks []*ModelRef `protobuf:"bytes,2,rep,name=fallbacks,proto3" json:"fallbacks,omitempty"`
-	// Every candidate considered, best first, with its score parts.
+	// Every candidate considered, best first, with its score parts. Always set by Route; set by Complete
+	// and StreamComplete only when the request's include_alternatives is true.
 	Alternatives []*ScoredCandidate `protobuf:"bytes,3,rep,name=alternatives,proto3" json:"alternatives,omitempty"`
 	// The prompt analysis.
 	Analysis *Analysis `protobuf:"bytes,4,opt,name=analysis,proto3" json:"analysis,omitempty"`
@@ -2806,9 +2807,14 @@ type CompleteRequest struct {
 	// id is not recorded twice in the ledger.
 	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Response cache control.
-	Cache         *CacheControl `protobuf:"bytes,5,opt,name=cache,proto3" json:"cache,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Cache *CacheControl `protobuf:"bytes,5,opt,name=cache,proto3" json:"cache,omitempty"`
+	// Also return every scored alternative in the decision, as Route does. Off by default: a completion's
+	// decision names the selected model, the fallbacks, the reason and the costs, and the per-model audit
+	// (one ScoredCandidate per reachable catalog model, ~80 bytes and ~1 us of server CPU each) is for
+	// callers who ask for it, or for Route.
+	IncludeAlternatives bool `protobuf:"varint,6,opt,name=include_alternatives,json=includeAlternatives,proto3" json:"include_alternatives,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CompleteRequest) Reset() {
@@ -2874,6 +2880,13 @@ func (x *CompleteRequest) GetCache() *CacheControl {
 		return x.Cache
 	}
 	return nil
+}
+
+func (x *CompleteRequest) GetIncludeAlternatives() bool {
+	if x != nil {
+		return x.IncludeAlternatives
+	}
+	return false
 }
 
 // Complete's response.
@@ -4442,14 +4455,15 @@ const file_llmrouter_v1_router_proto_rawDesc = "" +
 	"\rRouteResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x127\n" +
-	"\bdecision\x18\x02 \x01(\v2\x1b.llmrouter.v1.RouteDecisionR\bdecision\"\x91\x02\n" +
+	"\bdecision\x18\x02 \x01(\v2\x1b.llmrouter.v1.RouteDecisionR\bdecision\"\xc4\x02\n" +
 	"\x0fCompleteRequest\x121\n" +
 	"\bmessages\x18\x01 \x03(\v2\x15.llmrouter.v1.MessageR\bmessages\x126\n" +
 	"\x06params\x18\x02 \x01(\v2\x1e.llmrouter.v1.GenerationParamsR\x06params\x12B\n" +
 	"\vpreferences\x18\x03 \x01(\v2 .llmrouter.v1.RoutingPreferencesR\vpreferences\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tR\trequestId\x120\n" +
-	"\x05cache\x18\x05 \x01(\v2\x1a.llmrouter.v1.CacheControlR\x05cache\"\xb9\x01\n" +
+	"\x05cache\x18\x05 \x01(\v2\x1a.llmrouter.v1.CacheControlR\x05cache\x121\n" +
+	"\x14include_alternatives\x18\x06 \x01(\bR\x13includeAlternatives\"\xb9\x01\n" +
 	"\x10CompleteResponse\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x127\n" +

@@ -1215,7 +1215,9 @@ class RouteDecision(_message.Message):
 
     @_builtins.property
     def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredCandidate]:
-        """Every candidate considered, best first, with its score parts."""
+        """Every candidate considered, best first, with its score parts. Always set by Route; set by Complete
+        and StreamComplete only when the request's include_alternatives is true.
+        """
 
     @_builtins.property
     def analysis(self) -> Global___Analysis:
@@ -1525,9 +1527,16 @@ class CompleteRequest(_message.Message):
     PREFERENCES_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     CACHE_FIELD_NUMBER: _builtins.int
+    INCLUDE_ALTERNATIVES_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Caller's request id (1-128 printable ASCII characters); generated when empty. A retry that reuses an
     id is not recorded twice in the ledger.
+    """
+    include_alternatives: _builtins.bool
+    """Also return every scored alternative in the decision, as Route does. Off by default: a completion's
+    decision names the selected model, the fallbacks, the reason and the costs, and the per-model audit
+    (one ScoredCandidate per reachable catalog model, ~80 bytes and ~1 us of server CPU each) is for
+    callers who ask for it, or for Route.
     """
     @_builtins.property
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]:
@@ -1553,10 +1562,11 @@ class CompleteRequest(_message.Message):
         preferences: Global___RoutingPreferences | None = ...,
         request_id: _builtins.str = ...,
         cache: Global___CacheControl | None = ...,
+        include_alternatives: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "params", b"params", "preferences", b"preferences"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "messages", b"messages", "params", b"params", "preferences", b"preferences", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cache", b"cache", "include_alternatives", b"include_alternatives", "messages", b"messages", "params", b"params", "preferences", b"preferences", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

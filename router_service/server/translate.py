@@ -209,10 +209,11 @@ def analysis_into(message: pb.Analysis, a: Analysis) -> None:
 def decision_pb(
     plan: RoutePlan, analysis: Analysis, agent: str, *, alternatives: bool = True
 ) -> pb.RouteDecision:
-    """The decision message, with one scored alternative per reachable catalog model unless
-    `alternatives` is false. Each alternative starts as a copy of its model's cached template (model and
-    tier) and gets its numbers by attribute: less than half the cost of building it from keyword
-    arguments."""
+    """The decision message with the scored alternatives: every model the plan considered, or with
+    `alternatives` false only the planned ones (selected, then fallbacks).
+
+    Each alternative starts as a copy of its model's cached template (model and tier) and gets its
+    numbers by attribute: less than half the cost of building it from keyword arguments."""
     decision = pb.RouteDecision(
         reason=plan.reason,
         strategy=STRATEGY_ENUMS.get(plan.strategy, pb.STRATEGY_UNSPECIFIED),
@@ -232,9 +233,7 @@ def decision_pb(
     if plan.baseline is not None:
         decision.baseline_model.MergeFrom(cached_ref_pb(plan.baseline.ref))
     analysis_into(decision.analysis, analysis)
-    if not alternatives:
-        return decision
-    c = plan.alternative_columns()
+    c = plan.alternative_columns() if alternatives else plan.planned_columns()
     add = decision.alternatives.add
     eligible = c.eligible
     for i, (entry, score, quality, cost, latency, fit, nano_usd, reason) in enumerate(zip(

@@ -88,6 +88,8 @@ class AlternativeSource(Protocol):
 
     def columns(self) -> AlternativeColumns: ...
 
+    def planned(self) -> AlternativeColumns: ...
+
     def records(self) -> tuple[ScoredCandidate, ...]: ...
 
 
@@ -123,6 +125,10 @@ class RoutePlan:
 
     def alternative_columns(self) -> AlternativeColumns:
         return self.scored.columns()
+
+    def planned_columns(self) -> AlternativeColumns:
+        """The scored records of the planned candidates only (selected, then fallbacks)."""
+        return self.scored.planned()
 
 
 class PlanningError(Exception):

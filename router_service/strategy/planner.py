@@ -205,7 +205,7 @@ class Planner:
             reason.append(f"experiment arm {arm.label}")
         return RoutePlan(
             candidates=tuple(candidates.entries[i] for i in chain),
-            scored=_Alternatives(ranking, candidates, scope.excluded, excluded, prompt_tokens, output_tokens),
+            scored=_Alternatives(ranking, candidates, chain, scope.excluded, excluded, prompt_tokens, output_tokens),
             reason="; ".join(reason),
             strategy=strategy.name,
             estimated_cost_nano_usd=selected_cost,
@@ -432,14 +432,17 @@ class _Alternatives:
     and kept: one request's plan reads them at most once or twice, and many never do.
     """
 
-    __slots__ = ("_candidates", "_columns", "_excluded", "_output_tokens", "_prompt_tokens", "_ranking", "_records")
+    __slots__ = (
+        "_candidates", "_chain", "_columns", "_excluded", "_output_tokens", "_prompt_tokens", "_ranking", "_records",
+    )
 
     def __init__(
-        self, ranking: Ranking, candidates: CandidateSet, by_preference: Sequence[Exclusion],
+        self, ranking: Ranking, candidates: CandidateSet, chain: list[int], by_preference: Sequence[Exclusion],
         by_request: list[Exclusion], prompt_tokens: int, output_tokens: int,
     ) -> None:
         self._ranking = ranking
         self._candidates = candidates
+        self._chain = chain
         # Models a preference (the cached scope) or this request's size and limits excluded, with why.
         # Those excluded only because their provider is off or broken now are not this request's
         # alternatives (ListModels reports availability).
@@ -448,6 +451,22 @@ class _Alternatives:
         self._output_tokens = output_tokens
         self._columns: AlternativeColumns | None = None
         self._records: tuple[ScoredCandidate, ...] | None = None
+
+    def planned(self) -> AlternativeColumns:
+        """Only the planned candidates (selected, then fallbacks), all eligible."""
+        ranking, candidates, chain = self._ranking, self._candidates, self._chain
+        zeros = [0.0] * len(chain)
+        return AlternativeColumns(
+            [candidates.entries[i] for i in chain],
+            [ranking.scores[i] for i in chain],
+            [candidates.quality[i] for i in chain],
+            [ranking.cost_parts[i] for i in chain] if ranking.cost_parts else zeros,
+            [ranking.latency_parts[i] for i in chain] if ranking.latency_parts else zeros,
+            [ranking.tier_fit[i] for i in chain] if ranking.tier_fit else zeros,
+            [candidates.costs[i] for i in chain],
+            len(chain),
+            [""] * len(chain),
+        )
 
     def columns(self) -> AlternativeColumns:
         if self._columns is not None:

@@ -99,19 +99,30 @@ async def test_stream_order_decision_deltas_summary(stub: pb_grpc.RouterServiceA
 
 
 async def test_completions_return_alternatives_only_when_asked(stub: pb_grpc.RouterServiceAsyncStub) -> None:
-    routed = await route(stub, ANALYTICAL)
-    plain = await stub.Complete(pb.CompleteRequest(messages=user(ANALYTICAL)))
+    # A cost cap excludes the premium demo model: an alternative, never a planned one.
+    prefs = pb.RoutingPreferences(constraints=pb.Constraints(max_cost_nano_usd=10_000_000))
+    routed = await stub.Route(pb.RouteRequest(messages=user(ANALYTICAL), preferences=prefs))
+    assert any(not a.eligible for a in routed.decision.alternatives)
+    plain = await stub.Complete(pb.CompleteRequest(messages=user(ANALYTICAL), preferences=prefs))
     # The decision itself is whole without them: model, fallbacks, reason, costs, analysis.
     assert plain.decision.selected == routed.decision.selected
     assert plain.decision.reason and plain.decision.estimated_cost_nano_usd > 0
-    assert plain.decision.HasField("analysis") and len(plain.decision.alternatives) == 0
-    asked = await stub.Complete(pb.CompleteRequest(messages=user(ANALYTICAL), include_alternatives=True))
+    assert plain.decision.HasField("analysis")
+    # Without asking, only the planned models are scored (selected and fallbacks).
+    planned = [plain.decision.selected, *plain.decision.fallbacks]
+    assert [a.model for a in plain.decision.alternatives] == planned
+    assert all(a.eligible for a in plain.decision.alternatives)
+    asked = await stub.Complete(
+        pb.CompleteRequest(messages=user(ANALYTICAL), preferences=prefs, include_alternatives=True)
+    )
     assert [a.model for a in asked.decision.alternatives] == [a.model for a in routed.decision.alternatives]
-    assert len(asked.decision.alternatives) >= 1
+    assert len(asked.decision.alternatives) > len(planned)
+    sizes = []
     for include in (False, True):
-        request = pb.CompleteRequest(messages=user(TRIVIAL), include_alternatives=include)
+        request = pb.CompleteRequest(messages=user(ANALYTICAL), preferences=prefs, include_alternatives=include)
         first = await anext(aiter(stub.StreamComplete(request)))
-        assert (len(first.decision.alternatives) > 0) is include
+        sizes.append(len(first.decision.alternatives))
+    assert sizes[0] == 1 + len(first.decision.fallbacks) < sizes[1]
 
 
 async def test_stream_priced_exactly_like_whole_answer(stub: pb_grpc.RouterServiceAsyncStub) -> None:

@@ -72,3 +72,15 @@ def test_decision_message_matches_the_records() -> None:
     if result.baseline is not None:
         expected.baseline_model.CopyFrom(model_ref_pb(result.baseline.ref))
     assert MessageToDict(decision_pb(result, a, "")) == MessageToDict(expected)
+
+
+def test_planned_columns_are_the_plan_in_order_with_the_same_scores() -> None:
+    result = _constrained()
+    planned = result.planned_columns()
+    assert list(planned.entries) == list(result.candidates)
+    assert planned.eligible == len(planned) and not any(planned.excluded_reasons)
+    by_entry = {id(r.entry): r for r in result.alternatives}
+    for i, entry in enumerate(planned.entries):
+        record = by_entry[id(entry)]
+        assert (planned.scores[i], planned.estimated_cost_nano_usd[i]) == (record.score, record.estimated_cost_nano_usd)
+        assert (planned.quality[i], planned.cost[i], planned.latency[i], planned.tier_fit[i]) == tuple(record.parts)

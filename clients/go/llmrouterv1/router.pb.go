@@ -2145,8 +2145,8 @@ type RouteDecision struct {
 	Selected *ModelRef `protobuf:"bytes,1,opt,name=selected,proto3" json:"selected,omitempty"`
 	// The ordered fallbacks after it (only candidates that satisfy the constraints).
 	Fallbacks []*ModelRef `protobuf:"bytes,2,rep,name=fallbacks,proto3" json:"fallbacks,omitempty"`
-	// Every candidate considered, best first, with its score parts. Always set by Route; set by Complete
-	// and StreamComplete only when the request's include_alternatives is true.
+	// Every candidate considered, best first, with its score parts (Route, and Complete or StreamComplete
+	// with include_alternatives); otherwise only the planned ones (selected and fallbacks), in that order.
 	Alternatives []*ScoredCandidate `protobuf:"bytes,3,rep,name=alternatives,proto3" json:"alternatives,omitempty"`
 	// The prompt analysis.
 	Analysis *Analysis `protobuf:"bytes,4,opt,name=analysis,proto3" json:"analysis,omitempty"`
@@ -2808,10 +2808,10 @@ type CompleteRequest struct {
 	RequestId string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Response cache control.
 	Cache *CacheControl `protobuf:"bytes,5,opt,name=cache,proto3" json:"cache,omitempty"`
-	// Also return every scored alternative in the decision, as Route does. Off by default: a completion's
-	// decision names the selected model, the fallbacks, the reason and the costs, and the per-model audit
-	// (one ScoredCandidate per reachable catalog model, ~80 bytes and ~1 us of server CPU each) is for
-	// callers who ask for it, or for Route.
+	// Return every scored alternative in the decision, as Route does. Off by default: the decision then
+	// scores only the planned models (selected and fallbacks), and the per-model audit of the whole catalog
+	// (one ScoredCandidate per reachable model, ~80 bytes and ~1 us of server CPU each, on every
+	// completion) is for callers who ask for it, or for Route.
 	IncludeAlternatives bool `protobuf:"varint,6,opt,name=include_alternatives,json=includeAlternatives,proto3" json:"include_alternatives,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache

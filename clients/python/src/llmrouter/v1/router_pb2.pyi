@@ -1215,8 +1215,8 @@ class RouteDecision(_message.Message):
 
     @_builtins.property
     def alternatives(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScoredCandidate]:
-        """Every candidate considered, best first, with its score parts. Always set by Route; set by Complete
-        and StreamComplete only when the request's include_alternatives is true.
+        """Every candidate considered, best first, with its score parts (Route, and Complete or StreamComplete
+        with include_alternatives); otherwise only the planned ones (selected and fallbacks), in that order.
         """
 
     @_builtins.property
@@ -1533,10 +1533,10 @@ class CompleteRequest(_message.Message):
     id is not recorded twice in the ledger.
     """
     include_alternatives: _builtins.bool
-    """Also return every scored alternative in the decision, as Route does. Off by default: a completion's
-    decision names the selected model, the fallbacks, the reason and the costs, and the per-model audit
-    (one ScoredCandidate per reachable catalog model, ~80 bytes and ~1 us of server CPU each) is for
-    callers who ask for it, or for Route.
+    """Return every scored alternative in the decision, as Route does. Off by default: the decision then
+    scores only the planned models (selected and fallbacks), and the per-model audit of the whole catalog
+    (one ScoredCandidate per reachable model, ~80 bytes and ~1 us of server CPU each, on every
+    completion) is for callers who ask for it, or for Route.
     """
     @_builtins.property
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___Message]:

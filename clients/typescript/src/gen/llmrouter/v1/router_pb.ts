@@ -642,8 +642,8 @@ export type RouteDecision = Message$1<"llmrouter.v1.RouteDecision"> & {
   fallbacks: ModelRef[];
 
   /**
-   * Every candidate considered, best first, with its score parts. Always set by Route; set by Complete
-   * and StreamComplete only when the request's include_alternatives is true.
+   * Every candidate considered, best first, with its score parts (Route, and Complete or StreamComplete
+   * with include_alternatives); otherwise only the planned ones (selected and fallbacks), in that order.
    *
    * @generated from field: repeated llmrouter.v1.ScoredCandidate alternatives = 3;
    */
@@ -1071,10 +1071,10 @@ export type CompleteRequest = Message$1<"llmrouter.v1.CompleteRequest"> & {
   cache?: CacheControl | undefined;
 
   /**
-   * Also return every scored alternative in the decision, as Route does. Off by default: a completion's
-   * decision names the selected model, the fallbacks, the reason and the costs, and the per-model audit
-   * (one ScoredCandidate per reachable catalog model, ~80 bytes and ~1 us of server CPU each) is for
-   * callers who ask for it, or for Route.
+   * Return every scored alternative in the decision, as Route does. Off by default: the decision then
+   * scores only the planned models (selected and fallbacks), and the per-model audit of the whole catalog
+   * (one ScoredCandidate per reachable model, ~80 bytes and ~1 us of server CPU each, on every
+   * completion) is for callers who ask for it, or for Route.
    *
    * @generated from field: bool include_alternatives = 6;
    */

@@ -13,7 +13,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
-from contextlib import suppress
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
@@ -147,13 +146,11 @@ class Observer:
 class _RpcScope:
     """Metrics and the server span of one gRPC call; a class rather than a generator for speed."""
 
-    __slots__ = ("_context", "_label", "_method", "_observer", "_started", "_token", "_traced", "span")
+    __slots__ = ("_context", "_method", "_observer", "_started", "_token", "_traced", "span")
 
     def __init__(self, observer: LiveObserver, method: str, context: RpcContext) -> None:
         self._observer = observer
-        # "/llmrouter.v1.RouterService/Route": the span is named after the full method, metrics the short one.
-        self._method = method
-        self._label = method.rpartition("/")[2]
+        self._method = _method_info(method)
         self._context = context
         self._token: Any = None
         self._traced: Token[bool | None] | None = None
@@ -163,10 +160,11 @@ class _RpcScope:
         observer = self._observer
         self._started = time.perf_counter()
         if observer.metrics is not None:
-            observer.metrics.grpc_in_flight.inc((self._label,))
+            observer.metrics.grpc_in_flight.inc(self._method.labels)
         if observer.tracing is not None:
+            method = self._method
             started = observer.tracing.start_server_span(
-                self._method.lstrip("/"), self._context.invocation_metadata(), _rpc_attributes(self._method)
+                method.span_name, self._context.invocation_metadata(), method.attributes
             )
             if started is not None:
                 self.span, self._token = started
@@ -180,30 +178,50 @@ class _RpcScope:
         code = _status_code(self._context, exc)
         observer = self._observer
         metrics = observer.metrics
+        method = self._method
         if metrics is not None:
-            metrics.grpc_in_flight.dec((self._label,))
-            metrics.grpc_requests.inc((self._label, code.name))
-            metrics.grpc_duration.observe((self._label,), seconds)
+            metrics.grpc_in_flight.dec(method.labels)
+            metrics.grpc_requests.inc(method.by_code[code])
+            metrics.grpc_duration.observe(method.labels, seconds)
         if self._token is not None and observer.tracing is not None:
             self.span.set_attribute("rpc.grpc.status_code", code.value[0])
             if code is not grpc.StatusCode.OK:
                 mark_error(self.span, code.name)
             observer.tracing.end(self.span, self._token)
         if self._traced is not None:
-            # A streaming call's generator may be finalised in another context (see tracing._detach).
-            with suppress(ValueError):
+            # try/except rather than contextlib.suppress: no context-manager calls on every RPC.
+            try:  # noqa: SIM105
                 _CALL_TRACED.reset(self._traced)
+            except ValueError:
+                pass  # a streaming call's generator finalised in another context (see tracing._detach)
 
 
-_RPC_ATTRIBUTES: dict[str, dict[str, AttributeValue]] = {}
+@dataclass(frozen=True, slots=True)
+class _MethodInfo:
+    """What the scope needs of "/package.Service/Method", computed once per method."""
+
+    # The span is named after the full method ("llmrouter.v1.RouterService/Route"), metrics the short one.
+    span_name: str
+    labels: tuple[str]
+    # Semantic-convention span attributes.
+    attributes: dict[str, AttributeValue]
+    # The requests counter's label tuple per status code.
+    by_code: dict[grpc.StatusCode, tuple[str, str]]
 
 
-def _rpc_attributes(method: str) -> dict[str, AttributeValue]:
-    """Semantic-convention attributes of "/package.Service/Method", built once per method."""
-    found = _RPC_ATTRIBUTES.get(method)
+_METHODS: dict[str, _MethodInfo] = {}
+
+
+def _method_info(method: str) -> _MethodInfo:
+    found = _METHODS.get(method)
     if found is None:
         _, service, name = method.split("/")
-        found = _RPC_ATTRIBUTES[method] = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+        found = _METHODS[method] = _MethodInfo(
+            method.lstrip("/"),
+            (name,),
+            {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name},
+            {code: (name, code.name) for code in grpc.StatusCode},
+        )
     return found
 
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable
+from contextlib import suppress
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from types import TracebackType
@@ -189,11 +190,9 @@ class _RpcScope:
                 mark_error(self.span, code.name)
             observer.tracing.end(self.span, self._token)
         if self._traced is not None:
-            # try/except rather than contextlib.suppress: no context-manager calls on every RPC.
-            try:  # noqa: SIM105
+            # A streaming call's generator may be finalised in another context (see tracing._detach).
+            with suppress(ValueError):
                 _CALL_TRACED.reset(self._traced)
-            except ValueError:
-                pass  # a streaming call's generator finalised in another context (see tracing._detach)
 
 
 @dataclass(frozen=True, slots=True)

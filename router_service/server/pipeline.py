@@ -172,12 +172,14 @@ class RequestPipeline:
         agent = self.coordinator.select(analysis)
         if prefs.use_agent:
             messages, prefs = apply_agent(agent, messages, prefs)
-        available: frozenset[ModelRef] | Callable[[ModelRef], bool] = self._available_now()
+        up = self._available_now()
+        available: frozenset[ModelRef] | Callable[[ModelRef], bool] = up
         if caller.allowed_models:
-            now = self._available_now()
 
-            def available(ref: ModelRef) -> bool:
-                return caller.may_use(ref) and ref in now
+            def allowed_and_up(ref: ModelRef) -> bool:
+                return caller.may_use(ref) and ref in up
+
+            available = allowed_and_up
 
         with self.observer.span("plan") as span:
             plan = self.planner.plan(analysis, messages, params, prefs, available, routing_key=caller.tenant)

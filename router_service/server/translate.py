@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import uuid
@@ -256,32 +257,21 @@ def decision_pb(
     return decision
 
 
-_REF_PBS: dict[ModelRef, pb.ModelRef] = {}
-_TEMPLATES: dict[tuple[ModelRef, int], pb.ScoredCandidate] = {}
 # Catalog-sized in practice; the bound only guards against an unbounded stream of forced unknown names.
-_CACHE_LIMIT = 4096
-
-
+@functools.lru_cache(maxsize=4096)
 def cached_ref_pb(ref: ModelRef) -> pb.ModelRef:
     """A shared, read-only ModelRef message (copy it into a field; never modify it)."""
-    found = _REF_PBS.get(ref)
-    if found is None:
-        if len(_REF_PBS) >= _CACHE_LIMIT:
-            _REF_PBS.clear()
-        found = _REF_PBS[ref] = model_ref_pb(ref)
-    return found
+    return model_ref_pb(ref)
 
 
 def _candidate_template(entry: ModelEntry) -> pb.ScoredCandidate:
-    key = (entry.ref, int(entry.tier))
-    found = _TEMPLATES.get(key)
-    if found is None:
-        if len(_TEMPLATES) >= _CACHE_LIMIT:
-            _TEMPLATES.clear()
-        found = _TEMPLATES[key] = pb.ScoredCandidate(
-            model=model_ref_pb(entry.ref), tier=pb.ModelTier.ValueType(entry.tier)
-        )
-    return found
+    return _template(entry.ref, int(entry.tier))
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(ref: ModelRef, tier: int) -> pb.ScoredCandidate:
+    """A shared, read-only ScoredCandidate with only the model and its tier set."""
+    return pb.ScoredCandidate(model=model_ref_pb(ref), tier=pb.ModelTier.ValueType(tier))
 
 
 def attempt_pb(a: AttemptRecord) -> pb.Attempt:

@@ -4,12 +4,20 @@
 FROM golang:1.26-bookworm AS probe
 RUN GOBIN=/out go install github.com/grpc-ecosystem/grpc-health-probe@v0.4.62
 
+# The compiled hot loops (native/): an abi3 wheel for CPython 3.11+ (bookworm's python3 is 3.11).
+FROM rust:1-bookworm AS native
+RUN apt-get update && apt-get install -y --no-install-recommends python3-venv \
+ && python3 -m venv /venv && /venv/bin/pip install --no-cache-dir "maturin>=1.9,<2"
+COPY native /src/native
+RUN /venv/bin/maturin build --release --manifest-path /src/native/Cargo.toml --out /wheels
+
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY clients/python /src/clients/python
 COPY pyproject.toml README.md /src/
 COPY router_service /src/router_service
 RUN pip wheel --no-cache-dir --wheel-dir /wheels ./clients/python . 
+COPY --from=native /wheels /wheels
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 LLM_ROUTER_LISTEN=0.0.0.0:50051

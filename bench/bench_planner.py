@@ -5,14 +5,18 @@
 Built-in catalog (55 real models; the demo provider unavailable, as when keys are configured). Prompts are
 real labelled prompts concatenated up to each size. Prints median / p90 / p99 of analyse, plan and both,
 per size, with the planner's learned statistics empty (cold) and filled for every model (warm, the steady
-state of a serving router), then plan time per strategy at 1 kB.
+state of a serving router), then plan time per strategy at 1 kB. With the compiled extension installed
+(router_service.native), the same 1 kB figures with the pure-Python reference follow, measured in the
+same run in a child process (LLM_ROUTER_NATIVE=0) as the baseline.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from router_service import native
 from router_service.analyzer.analysis import Analysis, PromptFeatures
 from router_service.catalog import Catalog, load_catalog
 from router_service.config import RoutingSettings
@@ -88,15 +93,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=3000)
     parser.add_argument("--prompts", type=Path, default=DEFAULT_PROMPTS)
+    parser.add_argument("--one-kb-only", action="store_true", help="only the cold 1 kB line (the baseline run)")
     args = parser.parse_args()
     texts = [json.loads(line)["text"] for line in args.prompts.read_text(encoding="utf-8").splitlines()]
     catalog = load_catalog()
     reachable = [e for e in catalog.entries if available(e.ref)]
     up = available_set(catalog)
     analyzer = analyze or stand_in
+    params, prefs = GenerationParams(), RoutingPreferences()
+    if args.one_kb_only:
+        print(one_kb_line(Planner(catalog, RoutingSettings()), analyzer, texts, params, prefs, up, args.iterations))
+        return
     which = "router_service.analyzer.Analyzer" if analyze else "NOT importable - stand-in analysis, plan timed alone"
     print(f"catalog: {len(catalog)} models, {len(reachable)} reachable; analyzer: {which}")
-    params, prefs = GenerationParams(), RoutingPreferences()
+    print(f"hot loops: {native.DESCRIPTION}")
     for state in ("cold", "warm"):
         planner = Planner(catalog, RoutingSettings())
         if state == "warm":
@@ -143,6 +153,28 @@ def main() -> None:
     print("\nplan then read its scored alternatives, 1 kB prompt, balanced (median / p90 / p99 us):")
     print(f"  {'as columns':18} {summary(read)}")
     print(f"  {'as records':18} {summary(records)}")
+    if native.NATIVE is not None:
+        print("\nsame run, 1 kB prompt, cold (median / p90 / p99 us):")
+        print(f"{'':18} {'analyse':>26} {'plan':>26} {'analyse+plan':>26}")
+        print(f"  {'compiled':16}" + one_kb_line(Planner(catalog, RoutingSettings()), analyzer, texts, params, prefs,
+                                               up, args.iterations))
+        env = {**os.environ, native.ENV: "0"}
+        child = subprocess.run([sys.executable, __file__, "--one-kb-only", "--iterations", str(args.iterations),
+                                "--prompts", str(args.prompts)], env=env, capture_output=True, text=True, check=True)
+        print(f"  {'pure Python':16}" + child.stdout.rstrip("\n"))
+
+
+def one_kb_line(
+    planner: Planner, analyzer: Callable[[tuple[ChatMessage, ...]], Analysis], texts: list[str],
+    params: GenerationParams, prefs: RoutingPreferences, up: frozenset[ModelRef], iterations: int,
+) -> str:
+    """analyse, plan and both for the 1 kB prompt, as the tables above print them."""
+    messages = prompt_of(1_000, texts)
+    analysis = analyzer(messages)
+    a = timed(lambda: analyzer(messages), iterations)
+    p = timed(lambda: planner.plan(analysis, messages, params, prefs, up, "t"), iterations)
+    both = timed(lambda: planner.plan(analyzer(messages), messages, params, prefs, up, "t"), iterations)
+    return f"{summary(a)} {summary(p)} {summary(both)}"
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from itertools import repeat
 from typing import TypeVar
 
 from router_service.analyzer import complexity, layout
@@ -24,7 +23,7 @@ from router_service.analyzer.model import LinearModel, load_model
 from router_service.analyzer.rulebook import RuleBook, shipped_rule_tables, with_structure
 from router_service.analyzer.scorer import RULE_LOGIT, WindowScorer
 from router_service.analyzer.settings import AnalyzerSettings
-from router_service.analyzer.text import CUE_HEAD_TOKENS, CUE_TAIL_TOKENS, cue_region, shape_tokens, tokenize, window
+from router_service.analyzer.text import window
 from router_service.domain import ChatMessage, Domain, Intent, Language, Role
 
 # Without a model, the intent of a prompt without any intent keyword is GENERAL.
@@ -81,9 +80,6 @@ class Analyzer:
         self._domain_slice = slices.get("domain", (0, 0))
         self._intent_slice = slices.get("intent", (0, 0))
         self._lang_slice = slices.get("lang", (0, 0))
-        known = set(self.model.vocab) if self.model is not None else set()
-        self._shape_known = {t: int(t in known) for t in (b"#q", b"#nl", *(b"#len%d" % n for n in range(11)))}
-        self._shape_all_known = all(self._shape_known.values())
 
     def analyze(self, messages: Sequence[ChatMessage]) -> Analysis:
         """Analyse a conversation; the last user turn weighs most."""
@@ -92,21 +88,8 @@ class Analyzer:
         turn = messages[last].content if last >= 0 else ""
         settings = self.settings
         win = window(turn, settings.window_head_chars, settings.window_tail_chars)
-        tokens = tokenize(win)
-        shape = shape_tokens(win, len(tokens))
-        # Shape tokens start with "#", which tokenisation strips from words: they never collide.
-        present = {*tokens, *shape}
-        distinct = len(present) - len(shape)
-        fields = self._scorer.score(present)
-        # Shape tokens are always known to the model; only word hits are evidence about the text.
-        if self._shape_all_known:
-            word_hits = fields[0] - len(shape)
-        else:
-            word_hits = fields[0] - sum(map(self._shape_known.get, shape, repeat(0)))
-        if len(tokens) <= CUE_HEAD_TOKENS + CUE_TAIL_TOKENS:
-            cues = self.rules.cue_votes(tokens, present)
-        else:
-            cues = self.rules.cue_votes(cue_region(tokens))
+        scan = self._scorer.scan(win, shape=True, region=True)
+        fields, cues, word_hits = scan.fields, scan.cues, scan.word_hits
         if win is turn and len(messages) == 1:  # the features already describe exactly this text
             shape_counts = (features.code_blocks, features.code_lines, features.math_expressions)
         else:
@@ -116,14 +99,14 @@ class Analyzer:
         # Whether the turn has letters at all ("12345" and "🙏" have none): checked per character only
         # on short turns, turns without a known word and turns of numbers, where it is cheap or needed.
         script = "latin"
-        if len(win) <= _SHORT_TURN_CHARS or not word_hits or (tokens[0].isdigit() and b"".join(tokens).isdigit()):
+        if len(win) <= _SHORT_TURN_CHARS or not word_hits or scan.all_digits:
             script = _script(win)
 
-        evidence = _evidence(tokens, distinct, cues, win, len(turn), shape_counts)
+        evidence = _evidence(scan.tokens, scan.distinct, cues, win, len(turn), shape_counts)
         context = self._context(messages, last) if len(messages) > 1 else ""
         context_score: float | None = None
         if context:
-            logits, votes, word_hits, context_score = self._with_context(fields, votes, word_hits, len(tokens), context)
+            logits, votes, word_hits, context_score = self._with_context(fields, votes, word_hits, scan.tokens, context)
         elif self.model is not None:
             logits = self._scorer.logits(fields, votes)
         else:
@@ -155,9 +138,8 @@ class Analyzer:
         weight = self.settings.context_weight
         if words < _TERSE_WORDS:
             weight += (1.0 - weight) * (_TERSE_WORDS - words) / _TERSE_WORDS
-        ctx_tokens = tokenize(context)
-        ctx_fields = self._scorer.score(set(ctx_tokens))
-        ctx_cues = self.rules.cue_votes(ctx_tokens)
+        ctx = self._scorer.scan(context, shape=False, region=False)
+        ctx_fields, ctx_cues = ctx.fields, ctx.cues
         ctx_votes = ctx_cues + self._scorer.stopwords(ctx_fields)
         merged = tuple(v + weight * c for v, c in zip(votes, ctx_votes, strict=True))
         logits: list[float] = []
@@ -165,8 +147,8 @@ class Analyzer:
             own = self._scorer.logits(fields, votes)
             extra = self._scorer.context_logits(ctx_fields, ctx_votes, weight)
             logits = [a + b for a, b in zip(own, extra, strict=True)]
-        ctx_evidence = _evidence(ctx_tokens, len(set(ctx_tokens)), ctx_cues, context, len(context), (0, 0, 0))
-        return logits, merged, word_hits + ctx_fields[0], complexity.cue_score(ctx_evidence)
+        ctx_evidence = _evidence(ctx.tokens, ctx.distinct, ctx_cues, context, len(context), (0, 0, 0))
+        return logits, merged, word_hits + ctx.word_hits, complexity.cue_score(ctx_evidence)
 
     def _rules_only(self, votes: Sequence[float], name: str, members: list[L], unknown: L) -> tuple[L, float]:
         rule_fields = self._head_rules[name]
@@ -254,7 +236,7 @@ def _last_user_index(messages: Sequence[ChatMessage]) -> int:
 
 
 def _evidence(
-    tokens: list[bytes],
+    words: int,
     distinct: int,
     cues: tuple[int, ...],
     text: str,
@@ -267,7 +249,6 @@ def _evidence(
         parts += max(text.count("?") - 1, 0)
     if ")" in text and "2)" in text:  # enumerated parts: "(1) ... (2) ..." or "1) ... 2) ..."
         parts += sum(f"{n})" in text for n in range(2, 10))
-    words = len(tokens)
     if full_length > len(text) > 0:
         words = round(words * full_length / len(text))
     code_blocks, code_lines, math_expressions = shape_counts

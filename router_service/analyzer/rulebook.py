@@ -25,7 +25,7 @@ IntentName = Literal["sales", "support", "faq", "smalltalk", "general"]
 CueName = Literal["social", "lookup", "explain", "analyze", "expert"]
 LanguageCode = Literal["en", "es", "pt", "fr", "de", "it"]
 
-_CUE_LAYOUT = layout.unpacker(layout.CUE_FIELDS)
+CUE_LAYOUT = layout.unpacker(layout.CUE_FIELDS)
 _DOMAIN_FIELD = {d.name.lower(): layout.CUE_DOMAIN + i for i, d in enumerate(layout.DOMAINS)}
 _INTENT_FIELD = {x.name.lower(): layout.CUE_INTENT + i for i, x in enumerate(layout.INTENTS)}
 _CUE_FIELD = {c: layout.CUE_COMPLEXITY + i for i, c in enumerate(layout.COMPLEXITY_CUES)}
@@ -111,7 +111,7 @@ class RuleBook:
                     joined = b" " + b" ".join(tokens) + b" "
                 if phrase in joined:
                     total += phrase_vector
-        return layout.unpack(total, _CUE_LAYOUT)
+        return layout.unpack(total, CUE_LAYOUT)
 
     def stopword_votes(self, tokens: Iterable[bytes]) -> tuple[int, ...]:
         """Distinct stopwords per language of `layout.RULE_LANGUAGES` (the slow path the trainer uses)."""

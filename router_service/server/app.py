@@ -16,6 +16,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from llmrouter.v1 import router_pb2
 
+from router_service import native
 from router_service.auth import TlsSettings
 from router_service.config import ConfigError, RouterConfig, load_config
 from router_service.executor import Deployment
@@ -207,6 +208,7 @@ def log_startup(running: RunningServer, listen: str) -> None:
             "OLLAMA_BASE_URL to route to real models."
         )
     log.info("catalog: %d models; default strategy %s", len(app.catalog), app.config.routing.default_strategy)
+    log.info("analysis and planning hot loops: %s", native.DESCRIPTION)
     real = [name for name in app.registry.adapters if name != "demo"]
     if real and not app.authenticator.required and not _is_loopback(host):
         log.warning(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from router_service import native
 from router_service.domain import ModelTier
 from router_service.strategy.base import (
     MIN_LOG_SPAN,
@@ -21,6 +23,9 @@ from router_service.strategy.base import (
     relative_cheapness,
 )
 from router_service.strategy.candidates import CandidateSet
+
+if TYPE_CHECKING:
+    from llm_router_native import TierRanker
 
 
 def tier_fit(preferred: ModelTier, tier: ModelTier) -> float:
@@ -51,6 +56,11 @@ class _Layout:
     # Memoised per weights (quality, latency) and per preferred tier; see _fixed_parts and _fits.
     fixed: dict[tuple[float, float], list[list[float]]] = field(default_factory=dict)
     fits: dict[ModelTier, list[float]] = field(default_factory=dict)
+    # The compiled ranking over these groups (router_service.native), or None for the Python reference.
+    ranker: TierRanker | None = None
+    # Latency scores and (per preferred tier) tier fits in candidate order, for the compiled ranking.
+    latency_by_candidate: list[float] = field(default_factory=list)
+    fits_by_candidate: dict[ModelTier, list[float]] = field(default_factory=dict)
 
 
 def _layout(candidates: CandidateSet) -> _Layout:
@@ -71,15 +81,47 @@ def _layout(candidates: CandidateSet) -> _Layout:
                              quality_scores([candidates.quality[i] for i in members])))
         start = stop
     latency = [x for g in groups for x in g.latency]
-    layout = _Layout(by_tier, by_tier == list(range(len(by_tier))), tuple(groups), latency)
+    ranker = None
+    latency_c = latency
+    if native.TierRanker is not None:
+        ranker = native.TierRanker(by_tier, [(int(g.tier), g.start, g.stop) for g in groups],
+                                   [x for g in groups for x in g.quality], latency)
+        latency_c = _by_candidate(by_tier, latency)
+    layout = _Layout(by_tier, by_tier == list(range(len(by_tier))), tuple(groups), latency, ranker=ranker,
+                     latency_by_candidate=latency_c)
     candidates.memo["balanced"] = layout
     return layout
+
+
+def _by_candidate(by_tier: list[int], column: list[float]) -> list[float]:
+    """A column in tier-sorted position, rearranged into candidate order."""
+    out = [0.0] * len(by_tier)
+    for pos, i in enumerate(by_tier):
+        out[i] = column[pos]
+    return out
 
 
 class Balanced:
     name = "balanced"
 
     def rank(self, request: StrategyInput, candidates: CandidateSet) -> Ranking:
+        w = request.weights
+        total = w.quality + w.cost + w.latency
+        wq, wc, wl = w.quality / total, w.cost / total, w.latency / total
+        layout = _layout(candidates)
+        preferred = request.preferred_tier
+        if layout.ranker is not None:
+            order, scores, cheap, best_fit, best_len = layout.ranker.rank(candidates.costs, wq, wl, wc, preferred)
+            fits = layout.fits_by_candidate.get(preferred)
+            if fits is None:
+                fits = layout.fits_by_candidate[preferred] = _by_candidate(layout.by_tier, _fits(layout, preferred))
+            ranking = Ranking(order, len(order), scores, "no candidate", cost_parts=cheap,
+                              latency_parts=layout.latency_by_candidate, tier_fit=fits, learns=True)
+            return _explained(ranking, request, candidates, best_fit, order[:best_len])
+        return self.rank_reference(request, candidates)
+
+    def rank_reference(self, request: StrategyInput, candidates: CandidateSet) -> Ranking:
+        """`rank` in pure Python: the reference the compiled ranking is tested against."""
         w = request.weights
         total = w.quality + w.cost + w.latency
         wq, wc, wl = w.quality / total, w.cost / total, w.latency / total
@@ -124,20 +166,27 @@ class Balanced:
         order = [i for _, members in runs for i in members] if len(runs) > 1 else runs[0][1] if runs else []
         ranking = Ranking(order, len(order), scores_c, "no candidate", cost_parts=cheap_c, latency_parts=fast_c,
                           tier_fit=fits_c, learns=True)
-        if not order:
-            return ranking
-        best_fit, best_run = runs[0]
-        wanted = preferred.name.lower()
-        level = request.complexity.name
-        win = describe_win(w, ranking, candidates, best_run)
-        if best_fit == 1.0:
-            ranking.decided_by = f"{wanted} tier for {level}, {win}"
-        else:
-            got = candidates.entries[best_run[0]].tier.name.lower()
-            ranking.decided_by = f"no {wanted}-tier model reachable for {level}, nearest tier {got}, {win}"
-            ranking.warnings = (f"no {wanted}-tier model was reachable for a {level} prompt; planned on the "
-                                f"{got} tier",)
+        best_fit, best_run = runs[0] if runs else (0.0, [])
+        return _explained(ranking, request, candidates, best_fit, best_run)
+
+
+def _explained(
+    ranking: Ranking, request: StrategyInput, candidates: CandidateSet, best_fit: float, best_run: list[int]
+) -> Ranking:
+    """The ranking with its deciding factor (and a warning when the preferred tier was out of reach)."""
+    if not best_run:
         return ranking
+    wanted = request.preferred_tier.name.lower()
+    level = request.complexity.name
+    win = describe_win(request.weights, ranking, candidates, best_run)
+    if best_fit == 1.0:
+        ranking.decided_by = f"{wanted} tier for {level}, {win}"
+    else:
+        got = candidates.entries[best_run[0]].tier.name.lower()
+        ranking.decided_by = f"no {wanted}-tier model reachable for {level}, nearest tier {got}, {win}"
+        ranking.warnings = (f"no {wanted}-tier model was reachable for a {level} prompt; planned on the "
+                            f"{got} tier",)
+    return ranking
 
 
 def _negative_fit(run: tuple[float, list[int]]) -> float:

@@ -307,7 +307,9 @@ class Planner:
                 and prompt_tokens <= reach.smallest_window):
             # The common request: nothing to exclude, so the precomputed columns serve as they are,
             # patched only for the models the router has observed.
-            if prompt_tokens <= reach.base_prices_up_to:
+            if prompt_tokens <= reach.base_prices_up_to and reach.price_table is not None:
+                costs = reach.price_table.costs(prompt_tokens, output_tokens)
+            elif prompt_tokens <= reach.base_prices_up_to:
                 # IndexedModel.cost's arithmetic, inlined: this runs for every model on every request.
                 half, unit = TOKENS_PER_PRICE_UNIT // 2, TOKENS_PER_PRICE_UNIT
                 costs = [(prompt_tokens * pin + output_tokens * pout + half) // unit for pin, pout in reach.base_prices]

@@ -9,12 +9,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from router_service import native
 from router_service.catalog import ModelEntry
+from router_service.catalog.pricing import TOKENS_PER_PRICE_UNIT
 from router_service.domain import Capability, Domain, ModelRef, ModelTier
 from router_service.strategy.candidates import IndexedModel
 from router_service.strategy.plan import RoutingPreferences, UnknownModel
 from router_service.strategy.settings import UserTierPolicy
+
+if TYPE_CHECKING:
+    from llm_router_native import PriceTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,8 @@ class Reach:
     # tokens (no long-context tier applies): the common case prices every model in one comprehension.
     base_prices: list[tuple[int, int]]
     base_prices_up_to: int
+    # The same prices in the compiled extension (router_service.native), or None.
+    price_table: PriceTable | None = None
 
 
 def exclusion_note(excluded: Sequence[Exclusion]) -> str:
@@ -74,6 +82,7 @@ def build_reach(scope: Scope, flags: Sequence[bool], unavailable: Mapping[ModelR
     # Grouped by tier (catalog order within a tier), so per-tier work runs on contiguous slices.
     reachable = sorted((m for m, ok in zip(members, flags, strict=True) if ok), key=lambda m: m.tier)
     excluded = scope.excluded + tuple(unavailable[m.ref] for m, ok in zip(members, flags, strict=True) if not ok)
+    base_prices = [(m.input_price, m.output_price) for m in reachable]
     return Reach(
         members=reachable,
         excluded=excluded,
@@ -84,10 +93,20 @@ def build_reach(scope: Scope, flags: Sequence[bool], unavailable: Mapping[ModelR
         index={m.ref: i for i, m in enumerate(reachable)},
         smallest_window=min((m.usable_window for m in reachable), default=0),
         largest=max(reachable, key=lambda m: m.usable_window, default=None),
-        base_prices=[(m.input_price, m.output_price) for m in reachable],
+        base_prices=base_prices,
         base_prices_up_to=min((m.long_context_above for m in reachable if m.long_context_above is not None),
                               default=1 << 62),
+        price_table=_price_table(base_prices),
     )
+
+
+def _price_table(prices: list[tuple[int, int]]) -> PriceTable | None:
+    if native.PriceTable is None:
+        return None
+    try:
+        return native.PriceTable(prices, TOKENS_PER_PRICE_UNIT)
+    except OverflowError:  # a price beyond 64 bits: the Python arithmetic (unbounded integers) serves
+        return None
 
 
 ScopeKey = tuple[str, frozenset[str], frozenset[str], object, frozenset[Capability], int | None]

@@ -229,8 +229,9 @@ class RouterServicer(pb_grpc.RouterServiceServicer):
         try:
             # Route calls no provider (not even the analyzer's optional LLM stage) and records nothing.
             routed = self._route(request, context)
-            decision = tr.decision_pb(routed.plan, routed.analysis, routed.agent)
-            return pb.RouteResponse(request_id=routed.request_id, decision=decision)
+            response = pb.RouteResponse(request_id=routed.request_id)
+            tr.decision_into(response.decision, routed.plan, routed.analysis, routed.agent)
+            return response
         except Exception as exc:
             await self._fail(context, exc, request.request_id)
             raise

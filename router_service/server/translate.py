@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import math
 import re
-import uuid
 from collections.abc import Sequence
 
 from google.protobuf import duration_pb2
@@ -18,6 +17,7 @@ from router_service.domain import Capability, ChatMessage, GenerationParams, Mod
 from router_service.executor import ExecutionTrace
 from router_service.ledger.entry import AttemptRecord
 from router_service.server.errors import invalid_argument
+from router_service.server.request_ids import RequestIds
 from router_service.strategy.plan import Constraints, RoutePlan, RoutingPreferences, Weights
 
 STRATEGY_NAMES: dict[pb.Strategy.ValueType, str] = {
@@ -38,9 +38,12 @@ _REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
 MAX_STOP_SEQUENCES = 8
 
 
+_REQUEST_IDS = RequestIds()
+
+
 def request_id_of(raw: str) -> str:
     if not raw:
-        return uuid.uuid4().hex
+        return _REQUEST_IDS.new()
     if not _REQUEST_ID.match(raw):
         raise invalid_argument("request_id", "must be 1-128 printable ASCII characters without spaces")
     return raw
@@ -210,21 +213,33 @@ def analysis_into(message: pb.Analysis, a: Analysis) -> None:
 def decision_pb(
     plan: RoutePlan, analysis: Analysis, agent: str, *, alternatives: bool = True
 ) -> pb.RouteDecision:
-    """The decision message with the scored alternatives: every model the plan considered, or with
-    `alternatives` false only the planned ones (selected, then fallbacks).
+    """The decision as a message of its own (see `decision_into`)."""
+    decision = pb.RouteDecision()
+    decision_into(decision, plan, analysis, agent, alternatives=alternatives)
+    return decision
+
+
+def decision_into(
+    decision: pb.RouteDecision, plan: RoutePlan, analysis: Analysis, agent: str, *, alternatives: bool = True
+) -> None:
+    """Fill `decision` (an empty field of the response, so nothing is copied afterwards) with the plan and
+    the scored alternatives: every model the plan considered, or with `alternatives` false only the
+    planned ones (selected, then fallbacks).
 
     Each alternative starts as a copy of its model's cached template (model and tier) and gets its
     numbers by attribute: less than half the cost of building it from keyword arguments."""
-    decision = pb.RouteDecision(
-        reason=plan.reason,
-        strategy=STRATEGY_ENUMS.get(plan.strategy, pb.STRATEGY_UNSPECIFIED),
-        estimated_cost_nano_usd=plan.estimated_cost_nano_usd,
-        baseline_cost_nano_usd=plan.baseline_cost_nano_usd,
-        agent=agent,
-        experiment_arm=plan.experiment_arm,
-        trimmed_messages=plan.trimmed_messages,
-        warnings=plan.warnings,
-    )
+    decision.reason = plan.reason
+    decision.strategy = STRATEGY_ENUMS.get(plan.strategy, pb.STRATEGY_UNSPECIFIED)
+    decision.estimated_cost_nano_usd = plan.estimated_cost_nano_usd
+    decision.baseline_cost_nano_usd = plan.baseline_cost_nano_usd
+    if agent:
+        decision.agent = agent
+    if plan.experiment_arm:
+        decision.experiment_arm = plan.experiment_arm
+    if plan.trimmed_messages:
+        decision.trimmed_messages = plan.trimmed_messages
+    if plan.warnings:
+        decision.warnings.extend(plan.warnings)
     candidates = plan.candidates
     decision.selected.MergeFrom(cached_ref_pb(candidates[0].ref))
     if len(candidates) > 1:
@@ -254,7 +269,6 @@ def decision_pb(
             alternative.eligible = True
         elif reason:
             alternative.excluded_reason = reason
-    return decision
 
 
 # Catalog-sized in practice; the bound only guards against an unbounded stream of forced unknown names.

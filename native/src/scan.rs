@@ -97,16 +97,17 @@ struct Phrase {
 pub struct TokenScanner {
     n_fields: usize,
     rows: FxHashMap<Vec<u8>, usize>,
-    fields: Vec<u64>,
+    // n_fields per row; u32 keeps the table small (cold caches dominate the scan's cost under load).
+    fields: Vec<u32>,
     n_cues: usize,
     cue_rows: FxHashMap<Vec<u8>, (usize, Vec<Phrase>)>,
-    cues: Vec<u64>,
+    cues: Vec<u32>,
     head: usize,
     tail: usize,
 }
 
-fn push_row(store: &mut Vec<u64>, row: &Bound<'_, PyAny>, width: usize, what: &str) -> PyResult<usize> {
-    let values: Vec<u64> = row.extract()?;
+fn push_row(store: &mut Vec<u32>, row: &Bound<'_, PyAny>, width: usize, what: &str) -> PyResult<usize> {
+    let values: Vec<u32> = row.extract()?;
     if values.len() != width {
         return Err(PyValueError::new_err(format!("{what}: {} fields, expected {width}", values.len())));
     }
@@ -120,10 +121,10 @@ impl TokenScanner {
         match self.rows.get(token) {
             Some(&row) => {
                 let start = row * self.n_fields;
-                for (t, v) in total.iter_mut().zip(&self.fields[start..start + self.n_fields]) {
-                    *t += v;
+                for (t, &v) in total.iter_mut().zip(&self.fields[start..start + self.n_fields]) {
+                    *t += u64::from(v);
                 }
-                self.fields[start]
+                u64::from(self.fields[start])
             }
             None => 0,
         }
@@ -222,8 +223,8 @@ impl TokenScanner {
         for token in cue_distinct {
             if let Some((row, phrases)) = self.cue_rows.get(*token) {
                 let start = row * self.n_cues;
-                for (t, v) in cue_total.iter_mut().zip(&self.cues[start..start + self.n_cues]) {
-                    *t += v;
+                for (t, &v) in cue_total.iter_mut().zip(&self.cues[start..start + self.n_cues]) {
+                    *t += u64::from(v);
                 }
                 for phrase in phrases {
                     if joined.is_empty() {
@@ -238,8 +239,8 @@ impl TokenScanner {
                     }
                     if memmem::find(&joined, &phrase.text).is_some() {
                         let start = phrase.row * self.n_cues;
-                        for (t, v) in cue_total.iter_mut().zip(&self.cues[start..start + self.n_cues]) {
-                            *t += v;
+                        for (t, &v) in cue_total.iter_mut().zip(&self.cues[start..start + self.n_cues]) {
+                            *t += u64::from(v);
                         }
                     }
                 }

@@ -37,6 +37,7 @@ texts = st.lists(_pieces, max_size=2 * (CUE_HEAD_TOKENS + CUE_TAIL_TOKENS)).flat
 @pytest.fixture(autouse=True)
 def _native() -> None:
     require_native()
+    assert _SCORER._native is not None  # otherwise scan() would be the reference compared with itself
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -85,3 +85,53 @@ def test_malformed_tier_groups_are_refused() -> None:
     ranker = native.TierRanker([0, 1], [(1, 0, 2)], [1.0, 1.0], [1.0, 1.0])
     with pytest.raises(ValueError, match="costs"):
         ranker.rank([1], 0.5, 0.25, 0.25, 1)
+
+
+def _plan_fields(plan: object) -> tuple[object, ...]:
+    from router_service.strategy import RoutePlan
+
+    assert isinstance(plan, RoutePlan)
+    return (plan.candidates, plan.reason, plan.strategy, plan.estimated_cost_nano_usd, plan.baseline_cost_nano_usd,
+            plan.warnings, plan.alternatives)
+
+
+def test_whole_plans_equal_the_pure_python_planner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-in catalog, every complexity and a spread of domains, prompt sizes and strategies:
+    planned once with the compiled loops, then again by a planner built without them."""
+    from router_service.catalog import load_catalog
+    from router_service.config import RoutingSettings
+    from router_service.domain import ChatMessage, GenerationParams, Role
+    from router_service.strategy import Planner, RoutingPreferences
+    from tests.strategy.factories import analysis
+
+    catalog = load_catalog()
+    up = frozenset(e.ref for e in catalog.entries if e.ref.provider != "demo")
+    messages = (ChatMessage(Role.USER, "x"),)
+    cases = [
+        (RoutingPreferences(strategy=strategy), analysis(complexity, domain, tokens))
+        for strategy in ("balanced", "weighted", "cost_optimized")
+        for complexity in Complexity
+        for domain in (Domain.CODING, Domain.MATH, Domain.CHIT_CHAT, Domain.UNKNOWN)
+        for tokens in (1, 250, 9_000, 180_000)
+    ]
+
+    def plans(planner: Planner) -> list[tuple[object, ...]]:
+        return [_plan_fields(planner.plan(a, messages, GenerationParams(), prefs, up, "t")) for prefs, a in cases]
+
+    compiled = Planner(catalog, RoutingSettings())
+    with_native = plans(compiled)
+    monkeypatch.setattr(native, "TierRanker", None)
+    monkeypatch.setattr(native, "PriceTable", None)
+    reference = Planner(catalog, RoutingSettings())
+    assert plans(reference) == with_native
+    # Each planner really took its own path.
+    assert all(r.price_table is not None for r in compiled._reaches_by_set.values())
+    assert all(r.price_table is None for r in reference._reaches_by_set.values())
+
+    def rankers(planner: Planner) -> list[object]:
+        layouts = [c.memo["balanced"] for c in planner._column_cache.values() if "balanced" in c.memo]
+        assert layouts
+        return [layout.ranker for layout in layouts]
+
+    assert all(r is not None for r in rankers(compiled))
+    assert all(r is None for r in rankers(reference))

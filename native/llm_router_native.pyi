@@ -1,6 +1,7 @@
 """Compiled hot loops of llm-router (see native/src); pure-Python references live in router_service."""
 
 INTERFACE: int
+SOURCE_DIGEST: str
 
 class TokenScanner:
     def __init__(

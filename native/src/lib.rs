@@ -14,5 +14,7 @@ fn llm_router_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<rank::PriceTable>()?;
     // Bumped whenever the Python-facing interface changes; the router refuses a mismatched build.
     m.add("INTERFACE", 1)?;
+    // What the build was made from (build.rs): the router refuses a build older than the sources beside it.
+    m.add("SOURCE_DIGEST", env!("LLM_ROUTER_NATIVE_SOURCE_DIGEST"))?;
     Ok(())
 }

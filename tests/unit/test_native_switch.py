@@ -43,3 +43,23 @@ def test_without_the_extension_the_reference_serves(monkeypatch: pytest.MonkeyPa
     module, description = native._load()
     assert module is None
     assert description.startswith("pure Python (llm_router_native is not installed")
+
+
+def test_a_build_from_other_sources_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a checkout, an extension built before its sources changed never serves."""
+    if native.source_digest(native.SOURCES) is None:
+        pytest.skip("no native/ sources beside this router (an installed wheel)")
+    stale = types.ModuleType("llm_router_native")
+    stale.INTERFACE = native.INTERFACE  # type: ignore[attr-defined]
+    stale.SOURCE_DIGEST = "0000000000000000"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llm_router_native", stale)
+    monkeypatch.delenv(native.ENV, raising=False)
+    module, description = native._load()
+    assert module is None
+    assert "built from other sources" in description
+
+
+def test_the_installed_build_matches_the_sources() -> None:
+    require_native()
+    assert native.NATIVE is not None
+    assert native.source_digest(native.SOURCES) == native.NATIVE.SOURCE_DIGEST

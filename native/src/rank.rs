@@ -8,7 +8,7 @@
 
 use std::cmp::Ordering;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOverflowError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -30,9 +30,18 @@ impl PriceTable {
     }
 
     /// Each model's cost of a request, rounded half up: (p * in + o * out + unit / 2) // unit.
+    /// OverflowError where 128 bits would not hold the exact sum (the caller's Python integers do).
     fn costs<'py>(&self, py: Python<'py>, prompt_tokens: u64, output_tokens: u64) -> PyResult<Bound<'py, PyList>> {
         let (p, o, half) = (prompt_tokens as u128, output_tokens as u128, self.unit / 2);
-        PyList::new(py, self.prices.iter().map(|&(i, out)| (p * i + o * out + half) / self.unit))
+        let mut out = Vec::with_capacity(self.prices.len());
+        for &(i, o_price) in &self.prices {
+            let sum = (p * i).checked_add(o * o_price).and_then(|s| s.checked_add(half));
+            match sum {
+                Some(s) => out.push(s / self.unit),
+                None => return Err(PyOverflowError::new_err("cost beyond 128 bits")),
+            }
+        }
+        PyList::new(py, out)
     }
 
     fn __len__(&self) -> usize {

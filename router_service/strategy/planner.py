@@ -8,6 +8,7 @@ remaining constraints → the strategy ranks → selected + fallbacks → reason
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections import Counter
@@ -307,12 +308,17 @@ class Planner:
                 and prompt_tokens <= reach.smallest_window):
             # The common request: nothing to exclude, so the precomputed columns serve as they are,
             # patched only for the models the router has observed.
-            if prompt_tokens <= reach.base_prices_up_to and reach.price_table is not None:
-                costs = reach.price_table.costs(prompt_tokens, output_tokens)
-            elif prompt_tokens <= reach.base_prices_up_to:
-                # IndexedModel.cost's arithmetic, inlined: this runs for every model on every request.
-                half, unit = TOKENS_PER_PRICE_UNIT // 2, TOKENS_PER_PRICE_UNIT
-                costs = [(prompt_tokens * pin + output_tokens * pout + half) // unit for pin, pout in reach.base_prices]
+            costs: list[int] | None = None
+            if prompt_tokens <= reach.base_prices_up_to:
+                if reach.price_table is not None:
+                    # OverflowError only beyond 128 bits: then the unbounded Python arithmetic below serves.
+                    with contextlib.suppress(OverflowError):
+                        costs = reach.price_table.costs(prompt_tokens, output_tokens)
+                if costs is None:
+                    # IndexedModel.cost's arithmetic, inlined: this runs for every model on every request.
+                    half, unit = TOKENS_PER_PRICE_UNIT // 2, TOKENS_PER_PRICE_UNIT
+                    costs = [(prompt_tokens * pin + output_tokens * pout + half) // unit
+                             for pin, pout in reach.base_prices]
             else:
                 costs = [m.cost(prompt_tokens, output_tokens) for m in reach.members]
             columns = self._columns(reach, domain, analysis.complexity, learned)

@@ -76,6 +76,15 @@ def test_costs_equal_the_reference(prices: list[tuple[int, int]], prompt: int, o
     assert table.costs(prompt, output) == [(prompt * i + output * o + half) // TOKENS_PER_PRICE_UNIT for i, o in prices]
 
 
+def test_costs_beyond_128_bits_raise_instead_of_wrapping() -> None:
+    assert native.PriceTable is not None
+    table = native.PriceTable([(2**64 - 1, 2**64 - 1)], TOKENS_PER_PRICE_UNIT)
+    with pytest.raises(OverflowError):
+        table.costs(2**64 - 1, 2**64 - 1)
+    with pytest.raises(OverflowError):  # not representable as a token count at all
+        table.costs(-1, 0)
+
+
 def test_malformed_tier_groups_are_refused() -> None:
     assert native.TierRanker is not None
     with pytest.raises(ValueError, match="groups"):

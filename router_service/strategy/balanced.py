@@ -105,26 +105,22 @@ class Balanced:
     name = "balanced"
 
     def rank(self, request: StrategyInput, candidates: CandidateSet) -> Ranking:
-        w = request.weights
-        total = w.quality + w.cost + w.latency
-        wq, wc, wl = w.quality / total, w.cost / total, w.latency / total
         layout = _layout(candidates)
+        if layout.ranker is None:
+            return self.rank_reference(request, candidates)
+        wq, wc, wl = _shares(request)
         preferred = request.preferred_tier
-        if layout.ranker is not None:
-            order, scores, cheap, best_fit, best_len = layout.ranker.rank(candidates.costs, wq, wl, wc, preferred)
-            fits = layout.fits_by_candidate.get(preferred)
-            if fits is None:
-                fits = layout.fits_by_candidate[preferred] = _by_candidate(layout.by_tier, _fits(layout, preferred))
-            ranking = Ranking(order, len(order), scores, "no candidate", cost_parts=cheap,
-                              latency_parts=layout.latency_by_candidate, tier_fit=fits, learns=True)
-            return _explained(ranking, request, candidates, best_fit, order[:best_len])
-        return self.rank_reference(request, candidates)
+        order, scores, cheap, best_fit, best_len = layout.ranker.rank(candidates.costs, wq, wl, wc, preferred)
+        fits = layout.fits_by_candidate.get(preferred)
+        if fits is None:
+            fits = layout.fits_by_candidate[preferred] = _by_candidate(layout.by_tier, _fits(layout, preferred))
+        ranking = Ranking(order, len(order), scores, "no candidate", cost_parts=cheap,
+                          latency_parts=layout.latency_by_candidate, tier_fit=fits, learns=True)
+        return _explained(ranking, request, candidates, best_fit, order[:best_len])
 
     def rank_reference(self, request: StrategyInput, candidates: CandidateSet) -> Ranking:
         """`rank` in pure Python: the reference the compiled ranking is tested against."""
-        w = request.weights
-        total = w.quality + w.cost + w.latency
-        wq, wc, wl = w.quality / total, w.cost / total, w.latency / total
+        wq, wc, wl = _shares(request)
         layout = _layout(candidates)
         by_tier, in_order = layout.by_tier, layout.in_order
         costs = candidates.costs if in_order else [candidates.costs[i] for i in by_tier]
@@ -158,9 +154,7 @@ class Balanced:
         if in_order:
             scores_c, cheap_c, fast_c, fits_c = scores_s, cheap_s, fast_s, fits_s
         else:
-            scores_c, cheap_c, fast_c, fits_c = ([0.0] * len(by_tier) for _ in range(4))
-            for pos, i in enumerate(by_tier):
-                scores_c[i], cheap_c[i], fast_c[i], fits_c[i] = scores_s[pos], cheap_s[pos], fast_s[pos], fits_s[pos]
+            scores_c, cheap_c, fast_c, fits_c = (_by_candidate(by_tier, c) for c in (scores_s, cheap_s, fast_s, fits_s))
         if len(runs) > 1:
             runs.sort(key=_negative_fit)
         order = [i for _, members in runs for i in members] if len(runs) > 1 else runs[0][1] if runs else []
@@ -168,6 +162,13 @@ class Balanced:
                           tier_fit=fits_c, learns=True)
         best_fit, best_run = runs[0] if runs else (0.0, [])
         return _explained(ranking, request, candidates, best_fit, best_run)
+
+
+def _shares(request: StrategyInput) -> tuple[float, float, float]:
+    """The weights as shares of their sum: (quality, cost, latency)."""
+    w = request.weights
+    total = w.quality + w.cost + w.latency
+    return w.quality / total, w.cost / total, w.latency / total
 
 
 def _explained(
